@@ -1,0 +1,191 @@
+"""Typed schema of the pipeline configs in `configs/`, so a bad key fails before any work starts.
+
+Each YAML under `configs/` is a ZenML run configuration; its `parameters` section is validated here.
+Every model forbids unknown keys, and `describe_validation_error` turns pydantic's report into one
+line that names the offending key.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
+SearchMetric = Literal["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
+MetricName = Literal[SearchMetric, "f1"]
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemoSource(StrictModel):
+    """A data set that ships with scikit-learn, so the template trains offline."""
+
+    kind: Literal["demo"] = "demo"
+    name: Literal["breast_cancer", "iris", "wine"] = "breast_cancer"
+
+
+class CsvSource(StrictModel):
+    kind: Literal["csv"] = "csv"
+    path: Path
+    separator: str = ","
+    encoding: str = "utf-8"
+
+
+class ParquetSource(StrictModel):
+    kind: Literal["parquet"] = "parquet"
+    path: Path
+
+
+class SqlSource(StrictModel):
+    """A query through SQLAlchemy; `$VAR` in the URL is read from the environment when read.
+
+    Write `$PGPASSWORD`, not the braced form, which ZenML would substitute into the stored config.
+    """
+
+    kind: Literal["sql"] = "sql"
+    url: str
+    query: str
+
+
+class HttpSource(StrictModel):
+    """A CSV or Parquet file behind an HTTP(S) URL; `format: auto` goes by the URL's suffix."""
+
+    kind: Literal["http"] = "http"
+    url: str
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
+Source = Annotated[
+    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource, Field(discriminator="kind")
+]
+
+
+class DataConfig(StrictModel):
+    source: Source = Field(default_factory=DemoSource)
+    target: str = "target"
+
+
+class ValidationConfig(StrictModel):
+    """Quality rules; `columns` pins the kind of chosen columns, the rest is inferred from the data."""
+
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    required_columns: list[str] = Field(default_factory=list)
+    max_null_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_rows: int = Field(default=10, ge=1)
+    min_rows_per_class: int = Field(default=2, ge=2)
+
+
+class SplitConfig(StrictModel):
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class SearchConfig(StrictModel):
+    """Hyper-parameter search over estimator parameters (names without the `estimator__` prefix)."""
+
+    kind: Literal["grid", "random"] = "grid"
+    space: dict[str, list[Any]]
+    cv: int = Field(default=5, ge=2)
+    scoring: SearchMetric = "f1_macro"
+    n_iter: int = Field(default=10, ge=1)
+
+    @field_validator("space")
+    @classmethod
+    def _non_empty(cls, space: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not space:
+            raise ValueError("needs at least one parameter to search")
+        for name, values in space.items():
+            if not values:
+                raise ValueError(f"parameter '{name}' has no values to try")
+        return space
+
+
+class TrainConfig(StrictModel):
+    """The estimator as an import path plus its parameters; preprocessing is built from the data."""
+
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 42
+    search: SearchConfig | None = None
+
+    @model_validator(mode="after")
+    def _estimator_accepts_params(self) -> TrainConfig:
+        estimator_class = load_estimator_class(self.estimator)
+        accepted = set(estimator_class().get_params())
+        searched = set(self.search.space) if self.search else set()
+        unknown = sorted((set(self.params) | searched) - accepted)
+        if unknown:
+            raise ValueError(f"{self.estimator} has no parameter {', '.join(map(repr, unknown))}")
+        return self
+
+
+class PromotionConfig(StrictModel):
+    """Absolute gates and the metric that decides champion vs challenger.
+
+    A gate is a minimum, except for `log_loss`, where it is a maximum.
+    """
+
+    metric: MetricName = "f1_macro"
+    gates: dict[MetricName, float] = Field(default_factory=dict)
+
+    @field_validator("gates")
+    @classmethod
+    def _gates_reachable(cls, gates: dict[str, float]) -> dict[str, float]:
+        for metric, minimum in gates.items():
+            if metric != "log_loss" and not 0.0 <= minimum <= 1.0:
+                raise ValueError(f"gate for '{metric}' is {minimum}; it must be within [0, 1]")
+        return gates
+
+
+class TrainingParameters(StrictModel):
+    """The `parameters` section of `configs/training.yaml`: the training pipeline's arguments."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+
+@functools.cache
+def load_estimator_class(path: str) -> type[Any]:
+    """Import `package.module.Class` and check that it is a scikit-learn classifier."""
+    from sklearn.base import is_classifier
+
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ValueError(f"'{path}' is not an import path like sklearn.linear_model.LogisticRegression")
+    try:
+        estimator_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import '{path}': {error}") from None
+    if not isinstance(estimator_class, type) or not is_classifier(estimator_class()):
+        raise ValueError(f"'{path}' is not a scikit-learn classifier")
+    return estimator_class
+
+
+def describe_validation_error(error: ValidationError, prefix: str) -> str:
+    """One line naming the first offending key, e.g. `parameters.train.params: ...`."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{location}: {message}{extra}"

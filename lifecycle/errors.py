@@ -1,0 +1,21 @@
+"""Errors a user can fix: `run.py` prints their message as one line and exits non-zero."""
+
+
+class UserFacingError(Exception):
+    """Base of every error whose message names the file, column or key at fault."""
+
+
+class ConfigError(UserFacingError):
+    """A config file, a key in it, or a command-line option is wrong."""
+
+
+class DataSourceError(UserFacingError):
+    """A data source cannot be read: missing, unreadable, empty or malformed."""
+
+
+class DataValidationError(UserFacingError):
+    """The data breaks a schema or quality rule."""
+
+
+class PromotionError(UserFacingError):
+    """The Model Control Plane is not in a state in which a decision can be made."""

@@ -1,0 +1,58 @@
+"""The one place that talks to MLflow: parameters, metrics and the model of a training run.
+
+Every function is a no-op returning None when no MLflow run is active, i.e. when the active stack
+has no experiment tracker; the caller logs that once instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+MODEL_ARTIFACT_NAME = "model"
+INPUT_EXAMPLE_ROWS = 5
+
+
+def active_run_id() -> str | None:
+    import mlflow
+
+    run = mlflow.active_run()
+    return run.info.run_id if run else None
+
+
+def log_training_run(model: Pipeline, params: dict[str, Any], features: pd.DataFrame) -> str | None:
+    """Log the estimator's parameters and the fitted pipeline with its signature and an example."""
+    import mlflow
+    import mlflow.sklearn
+    import sklearn
+    import skops.io
+    from mlflow.models import infer_signature
+
+    run_id = active_run_id()
+    if run_id is None:
+        return None
+    mlflow.log_params({f"estimator.{k}": v for k, v in params.items()})
+    example = features.head(INPUT_EXAMPLE_ROWS)
+    signature = infer_signature(example, model.predict_proba(example))
+    mlflow.sklearn.log_model(
+        model,
+        name=MODEL_ARTIFACT_NAME,
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
+        # MLflow stores sklearn models with skops, which asks which types to trust on load. The model
+        # was built in this process, so the types it contains are exactly the ones to trust.
+        skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
+    )
+    return run_id
+
+
+def log_metrics(metrics: dict[str, float], prefix: str = "test_") -> str | None:
+    import mlflow
+
+    run_id = active_run_id()
+    if run_id is not None:
+        mlflow.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()})
+    return run_id

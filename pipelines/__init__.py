@@ -1,0 +1,1 @@
+"""One module per pipeline; pipelines only wire steps and never branch on the stack."""

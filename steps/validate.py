@@ -1,0 +1,18 @@
+"""Validate: schema and quality rules; a violation stops the run naming the column and rule."""
+
+from typing import Annotated, Tuple
+
+import pandas as pd
+from zenml import step
+
+from lifecycle.config import ValidationConfig
+from lifecycle.validation import FeatureSchema, validate_training_data
+from steps.materializers import HashedDataFrameMaterializer
+
+
+@step(output_materializers={"validated_data": HashedDataFrameMaterializer})
+def validate_data(
+    raw_data: pd.DataFrame, target: str, rules: ValidationConfig
+) -> Tuple[Annotated[pd.DataFrame, "validated_data"], Annotated[FeatureSchema, "feature_schema"]]:
+    validated, schema = validate_training_data(raw_data, target, rules)
+    return validated, schema
