@@ -25,22 +25,26 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# `kind` has no default on purpose: ZenML stores parameters without their defaults, and the union
+# below needs `kind` to tell the sources apart when it reads them back.
+
+
 class DemoSource(StrictModel):
     """A data set that ships with scikit-learn, so the template trains offline."""
 
-    kind: Literal["demo"] = "demo"
+    kind: Literal["demo"]
     name: Literal["breast_cancer", "iris", "wine"] = "breast_cancer"
 
 
 class CsvSource(StrictModel):
-    kind: Literal["csv"] = "csv"
+    kind: Literal["csv"]
     path: Path
     separator: str = ","
     encoding: str = "utf-8"
 
 
 class ParquetSource(StrictModel):
-    kind: Literal["parquet"] = "parquet"
+    kind: Literal["parquet"]
     path: Path
 
 
@@ -50,7 +54,7 @@ class SqlSource(StrictModel):
     Write `$PGPASSWORD`, not the braced form, which ZenML would substitute into the stored config.
     """
 
-    kind: Literal["sql"] = "sql"
+    kind: Literal["sql"]
     url: str
     query: str
 
@@ -58,7 +62,7 @@ class SqlSource(StrictModel):
 class HttpSource(StrictModel):
     """A CSV or Parquet file behind an HTTP(S) URL; `format: auto` goes by the URL's suffix."""
 
-    kind: Literal["http"] = "http"
+    kind: Literal["http"]
     url: str
     format: Literal["auto", "csv", "parquet"] = "auto"
     timeout_seconds: float = Field(default=60.0, gt=0)
@@ -77,7 +81,7 @@ Source = Annotated[
 
 
 class DataConfig(StrictModel):
-    source: Source = Field(default_factory=DemoSource)
+    source: Source = Field(default_factory=lambda: DemoSource(kind="demo"))
     target: str = "target"
 
 

@@ -22,9 +22,9 @@ def source_for_path(path: Path) -> CsvSource | ParquetSource:
     """The source for `--data PATH`, chosen by the file's suffix."""
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        return ParquetSource(path=path)
+        return ParquetSource(kind="parquet", path=path)
     if suffix in CSV_SUFFIXES:
-        return CsvSource(path=path, separator="\t" if suffix == ".tsv" else ",")
+        return CsvSource(kind="csv", path=path, separator="\t" if suffix == ".tsv" else ",")
     raise ConfigError(
         f"--data {path}: unsupported file type '{suffix or '(none)'}'; use .csv, .tsv or .parquet"
     )

@@ -58,7 +58,12 @@ def infer_kind(series: pd.Series) -> ColumnKind:
 
 def infer_schema(frame: pd.DataFrame, target: str, rules: ValidationConfig) -> FeatureSchema:
     """The feature schema of a training frame: configured kinds first, the rest inferred."""
-    missing = [c for c in [target, *rules.required_columns, *rules.columns] if c not in frame]
+    if target not in frame:
+        raise DataValidationError(
+            f"column '{target}': the target column is missing; set data.target (or --target) "
+            f"to one of: {_preview(frame.columns)}"
+        )
+    missing = [c for c in [*rules.required_columns, *rules.columns] if c not in frame]
     if missing:
         raise DataValidationError(
             f"column '{missing[0]}': required but missing "

@@ -6,6 +6,7 @@ Everything that depends on the stack is decided here, at run time, never at impo
 from __future__ import annotations
 
 import tempfile
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,8 @@ import yaml
 from pydantic import ValidationError
 
 from lifecycle.config import describe_validation_error
-from lifecycle.errors import ConfigError
+from lifecycle import errors
+from lifecycle.errors import ConfigError, UserFacingError
 from lifecycle.promotion import PromotionDecision
 from lifecycle.run_config import RunConfig
 
@@ -75,18 +77,49 @@ def run_training(config: RunConfig, stack: ActiveStack) -> TrainingSummary:
     from pipelines.training import TRACKED_STEPS, training
 
     options = zenml_run_options(config, stack.experiment_tracker, TRACKED_STEPS)
+    run_name = options.setdefault("run_name", f"training-{{date}}-{{time}}-{uuid.uuid4().hex[:6]}")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="run-config-") as handle:
         yaml.safe_dump(options, handle)
         handle.flush()
         params = config.parameters
-        run = training.with_options(config_path=handle.name)(
-            data=params.data,
-            validation=params.validation,
-            split=params.split,
-            train=params.train,
-            promotion=params.promotion,
-        )
+        try:
+            run = training.with_options(config_path=handle.name)(
+                data=params.data,
+                validation=params.validation,
+                split=params.split,
+                train=params.train,
+                promotion=params.promotion,
+            )
+        except UserFacingError:
+            raise
+        except Exception as error:
+            raise failed_step_error(run_name) or error from None
     return summarize_training(run, stack.name)
+
+
+def failed_step_error(run_name_template: str) -> UserFacingError | None:
+    """The user-facing error a step of the run raised, as the store recorded it.
+
+    Orchestrators report a failed step differently (the local one raises, others only record
+    it), so the store's record is the one place that tells the same on every stack.
+    """
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+
+    prefix = run_name_template.split("{", 1)[0]
+    suffix = run_name_template.rsplit("}", 1)[-1]
+    runs = Client().list_pipeline_runs(name=f"endswith:{suffix}", sort_by="desc:created", size=1)
+    for run in runs.items:
+        if not run.name.startswith(prefix):
+            continue
+        for name, step_run in run.steps.items():
+            info = step_run.exception_info
+            if step_run.status != ExecutionStatus.FAILED or info is None or not info.source:
+                continue
+            error_class = getattr(errors, info.source.rsplit(".", 1)[-1], None)
+            if isinstance(error_class, type) and issubclass(error_class, UserFacingError):
+                return error_class(f"step {name}: {info.message}")
+    return None
 
 
 def summarize_training(run: Any, stack: str) -> TrainingSummary:
