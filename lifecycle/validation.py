@@ -6,6 +6,7 @@ travels with the model as a `FeatureSchema`, so batch inference checks new data 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ PANDERA_DTYPES: dict[ColumnKind, str | None] = {
     "categorical": None,
 }
 MAX_REPORTED_FAILURES = 3
+DTYPE_CHECK = re.compile(r"(?:coerce_)?dtype\('?([^')]+)'?\)")
 
 
 class FeatureSchema(BaseModel):
@@ -145,7 +147,10 @@ def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check
         )
     ]
     if kind in ("numeric", "integer"):
-        checks.append(pa.Check(lambda s: ~np.isinf(s.astype("float64")), error="infinite value"))
+        checks.append(pa.Check(
+                lambda s: ~np.isinf(pd.to_numeric(s, errors="coerce").astype("float64")),
+                error="infinite value",
+            ))
     return checks
 
 
@@ -168,8 +173,8 @@ def _describe_failures(failures: pd.DataFrame) -> str:
     parts = []
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         rule = str(check)
-        if rule.startswith(("coerce_dtype", "dtype")):
-            rule = f"wrong type, expected {rule.split('(', 1)[1].rstrip(')')}"
+        if expected_dtype := DTYPE_CHECK.fullmatch(rule):
+            rule = f"wrong type, expected {expected_dtype.group(1)}"
         values = group["failure_case"].dropna().astype(str).unique()[:MAX_REPORTED_FAILURES]
         shown = "" if group["index"].isna().all() else f" (e.g. {', '.join(values)})"
         parts.append(f"column '{column}': {rule}{shown}")

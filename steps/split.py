@@ -10,7 +10,14 @@ from lifecycle.modeling import stratified_split
 from steps.materializers import HashedDataFrameMaterializer
 
 
-@step(output_materializers=HashedDataFrameMaterializer)
+# A mapping, not one class for all outputs: ZenML 0.98 spreads a single class over a set of output
+# names, whose order changes between processes and with it the cache key.
+@step(
+    output_materializers={
+        "train_set": HashedDataFrameMaterializer,
+        "test_set": HashedDataFrameMaterializer,
+    }
+)
 def split_data(
     validated_data: pd.DataFrame, target: str, config: SplitConfig
 ) -> Tuple[Annotated[pd.DataFrame, "train_set"], Annotated[pd.DataFrame, "test_set"]]:

@@ -1,0 +1,83 @@
+"""Helpers for tests that run the real CLI against this session's isolated ZenML store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+CLI_TIMEOUT_SECONDS = 600
+
+
+def run_cli(*args: str, timeout: float = CLI_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[str]:
+    """`python run.py ARGS` as a user runs it, in this session's ZENML_CONFIG_PATH."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "run.py"), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_cli
+
+
+def make_multiclass_frame(n_rows: int = 600, seed: int = 7) -> pd.DataFrame:
+    """A learnable three-class problem with numeric and categorical features, missing values
+    and string labels: the shape of data a user brings."""
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["setosa", "versicolor", "virginica"], size=n_rows)
+    centre = pd.Series(species).map({"setosa": 0.0, "versicolor": 3.0, "virginica": 6.0}).to_numpy()
+    habitat = np.where(
+        species == "setosa",
+        rng.choice(["marsh", "meadow"], n_rows),
+        rng.choice(["forest", "meadow", "hill"], n_rows),
+    )
+    frame = pd.DataFrame(
+        {
+            "petal_length": centre + rng.normal(0, 0.8, n_rows),
+            "petal_width": centre / 2 + rng.normal(0, 0.6, n_rows),
+            "stem_count": rng.integers(1, 9, n_rows),
+            "habitat": habitat,
+            "species": species,
+        }
+    )
+    frame.loc[rng.choice(n_rows, 30, replace=False), "petal_width"] = np.nan
+    frame.loc[rng.choice(n_rows, 20, replace=False), "habitat"] = np.nan
+    return frame
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[dict[str, object]], Path]:
+    """A copy of configs/training.yaml with some parameters replaced."""
+    import yaml
+
+    def write(changes: dict[str, object]) -> Path:
+        config = yaml.safe_load((PROJECT_ROOT / "configs" / "training.yaml").read_text())
+        for dotted, value in changes.items():
+            node = config
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[leaf] = value
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    return write

@@ -1,0 +1,255 @@
+"""The training pipeline end to end through the CLI, on a fresh, isolated ZenML store.
+
+The tests in this module run in order: the first one meets ZenML's bare `default` stack.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from zenml.client import Client
+from zenml.enums import ExecutionStatus, ModelStages
+
+from tests.integration.conftest import last_line, make_multiclass_frame
+
+pytestmark = pytest.mark.integration
+
+DEMO_MODEL = "breast_cancer_classifier"
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def production(model_name: str) -> Any:
+    try:
+        return Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return None
+
+
+def production_id(model_name: str) -> Any:
+    version = production(model_name)
+    return version.id if version else None
+
+
+def latest_version(model_name: str) -> Any:
+    return Client().get_model_version(model_name)
+
+
+def latest_run() -> Any:
+    return Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_first_run_activates_local_stack_and_promotes(cli: Cli) -> None:
+    assert Client().active_stack_model.name == "default"
+
+    result = cli("--pipeline", "training")
+
+    assert_ok(result)
+    run = latest_run()
+    assert run.status == ExecutionStatus.COMPLETED
+    assert run.stack.name == "local"
+    champion = production(DEMO_MODEL)
+    assert champion is not None
+    assert champion.number == latest_version(DEMO_MODEL).number
+    assert champion.run_metadata["promotion"]["promoted"] is True
+
+
+def test_model_version_carries_metrics_and_mlflow_run(cli: Cli) -> None:
+    import mlflow
+
+    version = production(DEMO_MODEL)
+    metadata = version.run_metadata
+    for metric in ("accuracy", "f1", "roc_auc", "f1_macro"):
+        assert 0.9 <= metadata[metric] <= 1.0, metric
+    run_id = metadata["mlflow_run_id"]
+
+    train_step = latest_run().steps["train_model"]
+    tracking_uri = str(train_step.run_metadata["experiment_tracker_url"])
+    assert tracking_uri.startswith("sqlite:///")
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    assert database.is_file() and "local_stores" in database.parts
+
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        mlflow_run = mlflow.get_run(run_id)
+        assert mlflow_run.data.params["estimator.n_estimators"] == "200"
+        assert mlflow_run.data.metrics["test_roc_auc"] == pytest.approx(metadata["roc_auc"])
+        logged = mlflow.search_logged_models(
+            experiment_ids=[mlflow_run.info.experiment_id],
+            filter_string=f"source_run_id = '{run_id}'",
+            output_format="list",
+        )
+        assert len(logged) == 1
+        loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
+        assert loaded.metadata.signature is not None
+        assert "mean radius" in loaded.metadata.signature.inputs.input_names()
+    finally:
+        mlflow.set_tracking_uri("")
+
+
+def test_second_run_is_cached_and_keeps_production(cli: Cli) -> None:
+    before = production(DEMO_MODEL)
+
+    result = cli("--pipeline", "training")
+
+    assert_ok(result)
+    steps = latest_run().steps
+    cached = {name for name, step in steps.items() if step.status == ExecutionStatus.CACHED}
+    assert {"validate_data", "split_data", "train_model", "evaluate_model"} <= cached
+    assert production(DEMO_MODEL).id == before.id
+    decision = latest_version(DEMO_MODEL).run_metadata["promotion"]
+    assert decision["promoted"] is False
+    assert "already in production" in decision["reason"]
+
+
+def test_worse_model_leaves_production_unchanged(cli: Cli, write_config: Callable[..., Path]) -> None:
+    before = production(DEMO_MODEL)
+    config = write_config(
+        {
+            "parameters.train.estimator": "sklearn.tree.DecisionTreeClassifier",
+            "parameters.train.params": {"max_depth": 1},
+        }
+    )
+
+    result = cli("--pipeline", "training", "--config", str(config))
+
+    assert_ok(result)
+    challenger = latest_version(DEMO_MODEL)
+    assert challenger.id != before.id
+    assert challenger.stage is None
+    decision = challenger.run_metadata["promotion"]
+    assert decision["promoted"] is False
+    assert "worse than production" in decision["reason"]
+    assert decision["champion_score"] > decision["challenger_score"]
+    assert production(DEMO_MODEL).id == before.id
+
+
+def test_model_failing_a_gate_is_not_promoted(cli: Cli, write_config: Callable[..., Path]) -> None:
+    before = production(DEMO_MODEL)
+    config = write_config(
+        {"parameters.train.estimator": "sklearn.dummy.DummyClassifier", "parameters.train.params": {}}
+    )
+
+    result = cli("--pipeline", "training", "--config", str(config))
+
+    assert_ok(result)
+    decision = latest_version(DEMO_MODEL).run_metadata["promotion"]
+    assert decision["promoted"] is False
+    assert set(decision["failed_gates"]) == {"accuracy", "roc_auc"}
+    assert production(DEMO_MODEL).id == before.id
+
+
+def test_users_csv_with_multiclass_string_labels_trains(cli: Cli, tmp_path: Path) -> None:
+    data = tmp_path / "flowers.csv"
+    make_multiclass_frame().to_csv(data, index=False)
+
+    result = cli(
+        "--pipeline", "training", "--data", str(data), "--target", "species", "--model-name", "flowers"
+    )
+
+    assert_ok(result)
+    version = production("flowers")
+    assert version is not None
+    metadata = version.run_metadata
+    assert metadata["accuracy"] > 0.85
+    assert "f1" not in metadata
+    schema = version.get_data_artifact("feature_schema").load()
+    assert schema.columns == {
+        "petal_length": "numeric",
+        "petal_width": "numeric",
+        "stem_count": "numeric",
+        "habitat": "categorical",
+    }
+    assert schema.classes == ["setosa", "versicolor", "virginica"]
+    model = version.get_model_artifact("model").load()
+    frame = make_multiclass_frame(n_rows=50, seed=11)
+    assert set(model.predict(frame.drop(columns="species"))) <= set(schema.classes)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("a,b\n1,2\n", "step validate_data: column 'species': the target column is missing"),
+        ("", "step ingest_data: data file '{path}': is empty"),
+        ("petal_length,species\n", "step ingest_data: data file '{path}': has a header but no rows"),
+    ],
+    ids=["missing-target", "empty-file", "header-only"],
+)
+def test_bad_data_fails_with_one_line_and_promotes_nothing(
+    cli: Cli, tmp_path: Path, content: str, expected: str
+) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text(content)
+    before = production_id("flowers")
+
+    result = cli(
+        "--pipeline", "training", "--data", str(data), "--target", "species", "--model-name", "flowers"
+    )
+
+    assert result.returncode == 1
+    assert last_line(result.stderr).startswith("error: " + expected.format(path=data))
+    assert production_id("flowers") == before
+
+
+def test_wrong_column_type_names_the_column(
+    cli: Cli, tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    frame = make_multiclass_frame(n_rows=100)
+    frame["petal_length"] = frame["petal_length"].astype(object)
+    frame.loc[3, "petal_length"] = "tall"
+    data = tmp_path / "typed.csv"
+    frame.to_csv(data, index=False)
+    config = write_config({"parameters.validation.columns": {"petal_length": "numeric"}})
+    before = production_id("flowers")
+
+    result = cli(
+        "--pipeline",
+        "training",
+        "--config",
+        str(config),
+        "--data",
+        str(data),
+        "--target",
+        "species",
+        "--model-name",
+        "flowers",
+    )
+
+    assert result.returncode == 1
+    line = last_line(result.stderr)
+    assert "column 'petal_length': wrong type, expected float64 (e.g. tall)" in line
+    assert production_id("flowers") == before
+
+
+def test_stack_register_is_idempotent(cli: Cli) -> None:
+    first = cli("stack", "register", "local")
+    second = cli("stack", "register", "local")
+
+    assert_ok(first)
+    assert_ok(second)
+    assert second.stdout.strip() == "stack 'local': already up to date"
+
+
+def test_stack_chosen_by_the_user_is_kept_even_without_tracker(cli: Cli) -> None:
+    client = Client()
+    default = client.get_stack("default")
+    components = {kind: items[0].id for kind, items in default.components.items()}
+    client.create_stack(name="no-tracker", components=components)
+    client.activate_stack("no-tracker")
+    try:
+        result = cli("--pipeline", "training", "--model-name", "untracked")
+    finally:
+        client.activate_stack("local")
+
+    assert_ok(result)
+    run = latest_run()
+    assert run.stack.name == "no-tracker"
+    assert "no experiment tracker" in result.stdout + result.stderr
+    assert "mlflow_run_id" not in latest_version("untracked").run_metadata
