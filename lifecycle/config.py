@@ -75,6 +75,7 @@ class HttpSource(StrictModel):
         return url
 
 
+SOURCE_KINDS = ("demo", "csv", "parquet", "sql", "http")
 Source = Annotated[
     DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource, Field(discriminator="kind")
 ]
@@ -179,7 +180,13 @@ def load_estimator_class(path: str) -> type[Any]:
         estimator_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import '{path}': {error}") from None
-    if not isinstance(estimator_class, type) or not is_classifier(estimator_class()):
+    if not isinstance(estimator_class, type) or not hasattr(estimator_class, "get_params"):
+        raise ValueError(f"'{path}' is not a scikit-learn estimator")
+    try:
+        estimator = estimator_class()
+    except TypeError as error:
+        raise ValueError(f"'{path}' cannot be created from parameters alone: {error}") from None
+    if not is_classifier(estimator):
         raise ValueError(f"'{path}' is not a scikit-learn classifier")
     return estimator_class
 
@@ -187,7 +194,11 @@ def load_estimator_class(path: str) -> type[Any]:
 def describe_validation_error(error: ValidationError, prefix: str) -> str:
     """One line naming the first offending key, e.g. `parameters.train.params: ...`."""
     first = error.errors()[0]
-    location = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    parts = [str(part) for part in (prefix, *first["loc"]) if part != ""]
+    # pydantic names the chosen member of a tagged union in the location; the user never wrote it
+    location = ".".join(
+        part for i, part in enumerate(parts) if not (i and parts[i - 1] == "source" and part in SOURCE_KINDS)
+    )
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"

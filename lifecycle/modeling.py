@@ -38,6 +38,13 @@ def stratified_split(
     train, test = train_test_split(
         frame, test_size=config.test_size, random_state=config.seed, stratify=frame[target]
     )
+    for side, part in (("test", test), ("train", train)):
+        absent = sorted(set(counts.index) - set(part[target]), key=str)
+        if absent:
+            raise DataValidationError(
+                f"split.test_size = {config.test_size}: the {side} side gets no row of class "
+                f"{', '.join(map(repr, absent))}; add rows of it or change the test size"
+            )
     return train, test
 
 

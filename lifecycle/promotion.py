@@ -69,12 +69,18 @@ def decide_promotion(
         )
     if champion.same_model:
         return reject(f"this model is already in production as version {champion.version}")
-    if champion.error is not None or champion.metrics is None:
+    if champion.metrics is None:
         return reject(
             f"production version {champion.version} cannot be evaluated on this data "
-            f"({champion.error}); train under a new model name (--model-name) for a new data set"
+            f"({champion.error or 'no evaluation'}); train under a new model name (--model-name) "
+            "for a new data set"
         )
-    champion_score = champion.metrics[metric]
+    champion_score = champion.metrics.get(metric)
+    if champion_score is None:
+        return reject(
+            f"production version {champion.version} has no '{metric}' on this data, so the two "
+            "cannot be compared"
+        )
     beats = is_better_or_equal(metric, score, champion_score)
     verdict = "at least as good as" if beats else "worse than"
     return PromotionDecision(

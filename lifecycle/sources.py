@@ -132,14 +132,14 @@ def _parse_parquet(data: Path | IO[bytes], label: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(data)
+        parquet = pq.ParquetFile(data)
+        names = parquet.schema_arrow.names
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
+        frame: pd.DataFrame = parquet.read().to_pandas()
     except (pa.ArrowException, OSError) as error:
         raise DataSourceError(f"{label}: not a readable Parquet file ({error})") from None
-    names = table.column_names
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
-    frame: pd.DataFrame = table.to_pandas()
     return frame
 
 

@@ -24,6 +24,7 @@ PANDERA_DTYPES: dict[ColumnKind, str | None] = {
     "categorical": None,
 }
 MAX_REPORTED_FAILURES = 3
+RULE_WORDING = {"not_nullable": "missing values are not allowed"}
 DTYPE_CHECK = re.compile(r"(?:coerce_)?dtype\('?([^')]+)'?\)")
 
 
@@ -91,7 +92,7 @@ def validate_training_data(
         raise DataValidationError(
             f"data: {len(frame)} rows, fewer than validation.min_rows = {rules.min_rows}"
         )
-    checked = _validate(frame, _pandera_schema(schema, rules, with_target=True))
+    checked = _validate(frame, schema, _pandera_schema(schema, rules, with_target=True))
     classes = sorted(checked[target].unique().tolist(), key=str)
     return checked, schema.model_copy(update={"classes": classes})
 
@@ -101,7 +102,7 @@ def validate_features(frame: pd.DataFrame, schema: FeatureSchema, rules: Validat
     missing = [c for c in schema.features if c not in frame]
     if missing:
         raise DataValidationError(f"column '{missing[0]}': the model needs it but it is missing")
-    return _validate(frame, _pandera_schema(schema, rules, with_target=False))
+    return _validate(frame, schema, _pandera_schema(schema, rules, with_target=False))
 
 
 def _check_target_is_a_label(labels: pd.Series) -> None:
@@ -147,22 +148,24 @@ def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check
         )
     ]
     if kind in ("numeric", "integer"):
-        checks.append(pa.Check(
-                lambda s: ~np.isinf(pd.to_numeric(s, errors="coerce").astype("float64")),
-                error="infinite value",
-            ))
+        checks.append(pa.Check(_is_finite, error="infinite value"))
     return checks
 
 
-def _validate(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+def _is_finite(values: pd.Series) -> pd.Series:
+    """True where a value is not +/-inf; values that are not numbers are the dtype check's job."""
+    numbers = pd.Series(pd.to_numeric(values, errors="coerce"), index=values.index, dtype="float64")
+    return ~numbers.isin([np.inf, -np.inf])
+
+
+def _validate(frame: pd.DataFrame, schema: FeatureSchema, rules: pa.DataFrameSchema) -> pd.DataFrame:
+    """Run the rules; categorical features come back as strings (missing values kept missing),
+    so `1` in one file and `"1"` in another are the same category. Labels are left as they are."""
     try:
-        checked: pd.DataFrame = schema.validate(frame, lazy=True)
+        checked: pd.DataFrame = rules.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         raise DataValidationError(_describe_failures(errors.failure_cases)) from None
-    categorical = [
-        name for name, column in schema.columns.items() if column.dtype is None and name in checked
-    ]
-    for name in categorical:
+    for name in schema.of_kind("categorical"):
         values = checked[name]
         checked[name] = values.astype(object).where(values.isna(), values.astype(str))
     return checked
@@ -175,8 +178,9 @@ def _describe_failures(failures: pd.DataFrame) -> str:
         rule = str(check)
         if expected_dtype := DTYPE_CHECK.fullmatch(rule):
             rule = f"wrong type, expected {expected_dtype.group(1)}"
+        rule = RULE_WORDING.get(rule, rule)
         values = group["failure_case"].dropna().astype(str).unique()[:MAX_REPORTED_FAILURES]
-        shown = "" if group["index"].isna().all() else f" (e.g. {', '.join(values)})"
+        shown = f" (e.g. {', '.join(values)})" if len(values) and group["index"].notna().any() else ""
         parts.append(f"column '{column}': {rule}{shown}")
     return "; ".join(dict.fromkeys(parts))
 

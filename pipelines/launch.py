@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lifecycle.config import describe_validation_error
 from lifecycle import errors
+from lifecycle.config import describe_validation_error
 from lifecycle.errors import ConfigError, UserFacingError
 from lifecycle.promotion import PromotionDecision
 from lifecycle.run_config import RunConfig

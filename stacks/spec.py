@@ -52,7 +52,12 @@ def load_stack_spec(name: str) -> StackSpec:
     path = STACKS_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"stack '{name}': no file {path}; known stacks: {', '.join(available_stacks())}")
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must be a mapping with `name` and `components`")
     try:
         return StackSpec.model_validate(_expand_env(raw, path))
     except ValidationError as error:

@@ -100,12 +100,6 @@ def test_unknown_key_in_source_is_reported_as_unknown_key() -> None:
     assert line.endswith(".bogus: unknown key")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: describe_validation_error keeps pydantic's union tag in the location, so an unknown key "
-    "under data.source is reported as 'parameters.data.source.csv.bogus' - a key path not in the YAML",
-)
 def test_unknown_key_in_source_names_the_yaml_path() -> None:
     line = error_line({"data": {"source": {"kind": "csv", "path": "x.csv", "bogus": 1}}})
     assert line == "parameters.data.source.bogus: unknown key"
@@ -195,7 +189,7 @@ def test_estimator_without_module_is_rejected() -> None:
 
 
 def test_function_is_not_a_classifier() -> None:
-    with pytest.raises(ValueError, match=re.escape("'os.path.join' is not a scikit-learn classifier")):
+    with pytest.raises(ValueError, match=re.escape("'os.path.join' is not a scikit-learn estimator")):
         load_estimator_class("os.path.join")
 
 
@@ -210,21 +204,9 @@ def test_load_estimator_class_returns_the_class() -> None:
     [
         pytest.param(
             "sklearn.multiclass.OneVsRestClassifier",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="BUG: TrainConfig instantiates the estimator without arguments; a classifier with "
-                "a required argument raises a raw TypeError, not a ValidationError naming train.estimator",
-            ),
         ),
         pytest.param(
             "collections.OrderedDict",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AttributeError,
-                reason="BUG: load_estimator_class lets sklearn's is_classifier raise AttributeError for a "
-                "class that is not a scikit-learn estimator, instead of 'is not a scikit-learn classifier'",
-            ),
         ),
     ],
 )

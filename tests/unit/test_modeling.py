@@ -39,8 +39,6 @@ def validated() -> tuple[pd.DataFrame, FeatureSchema]:
 
 
 # --- stratified_split ---------------------------------------------------------------------------------
-
-
 def test_split_sizes_and_class_proportions() -> None:
     frame = pd.DataFrame({"x": range(100), "y": ["a"] * 60 + ["b"] * 30 + ["c"] * 10})
     train, test = stratified_split(frame, "y", SplitConfig(test_size=0.2, seed=3))
@@ -77,13 +75,6 @@ def test_split_rejects_test_size_leaving_too_few_training_rows() -> None:
         stratified_split(frame, "y", SplitConfig(test_size=0.95))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: stratified_split only checks that the test side has as many rows as there are classes, "
-    "so with 8 'a' / 2 'b' and test_size 0.2 both 'b' rows land in train and the test side has one class "
-    "(binary roc_auc is then NaN and f1 0.0) although the docstring promises every class on both sides",
-)
 def test_split_keeps_every_class_on_both_sides_or_refuses() -> None:
     frame = pd.DataFrame({"x": range(10), "y": ["a"] * 8 + ["b"] * 2})
     try:
@@ -95,8 +86,6 @@ def test_split_keeps_every_class_on_both_sides_or_refuses() -> None:
 
 
 # --- build_model / prepare_features ------------------------------------------------------------------------
-
-
 def test_build_model_routes_columns_by_kind_and_seeds_estimator() -> None:
     schema = FeatureSchema(
         target="y",
@@ -154,8 +143,6 @@ def test_prepare_features_orders_columns_and_makes_floats() -> None:
 
 
 # --- fit_model --------------------------------------------------------------------------------------------
-
-
 def test_fit_and_predict_with_missing_values_and_string_labels(
     validated: tuple[pd.DataFrame, FeatureSchema],
 ) -> None:

@@ -126,12 +126,6 @@ def test_metric_not_computable_is_not_promoted() -> None:
     assert decision.reason == "metric 'f1' cannot be computed for this data"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG: decide_promotion reads champion.metrics[metric] unguarded, so a champion whose metrics lack "
-    "the metric (e.g. a 3-class champion scored on binary data has no roc_auc) raises KeyError",
-)
 def test_champion_missing_the_metric_is_a_decision_not_a_crash() -> None:
     config = PromotionConfig(metric="roc_auc")
     champion = Champion(version="8", metrics={"accuracy": 0.9, "f1_macro": 0.9, "log_loss": 0.2})

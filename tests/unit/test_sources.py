@@ -44,8 +44,6 @@ def test_demo_sets_load_with_target(name: str, rows: int, n_classes: int) -> Non
 
 
 # --- CSV ------------------------------------------------------------------------------------------
-
-
 def test_csv_loads_values_and_dtypes(tmp_path: Path) -> None:
     source = write_csv(tmp_path, "people.csv", b"age,city,target\n31,Oslo,y\n45,Rome,n\n27,Lima,y\n")
     frame = load_source(source)
@@ -174,8 +172,6 @@ def test_tsv_file_loads_with_tab(tmp_path: Path) -> None:
 
 
 # --- Parquet ------------------------------------------------------------------------------------------
-
-
 def test_parquet_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "people.parquet"
     SMALL_FRAME.to_parquet(path)
@@ -209,13 +205,6 @@ def test_missing_parquet_file(tmp_path: Path) -> None:
         load_source(ParquetSource(kind="parquet", path=path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: pyarrow's read_table fails on duplicated column names before _parse_parquet checks them, "
-    "so the user gets 'not a readable Parquet file (Multiple matches for FieldRef...)' instead of "
-    "'duplicated column name(s) age'",
-)
 def test_duplicated_parquet_columns_are_named(tmp_path: Path) -> None:
     path = tmp_path / "dup.parquet"
     pq.write_table(pa.table([pa.array([1, 2]), pa.array([3, 4])], names=["age", "age"]), path)

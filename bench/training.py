@@ -1,0 +1,98 @@
+"""Benchmark: the training pipeline against the same work as a plain script, side by side.
+
+Prints a Markdown table of wall times and ratios:
+- `python run.py --pipeline training --no-cache` vs `python bench/plain_training.py` (same data,
+  same estimator, same MLflow logging), on the demo set and on a larger synthetic CSV;
+- a fully cached rerun of `python run.py --pipeline training` (total process time);
+- `python run.py --help`.
+Every run uses a fresh ZENML_CONFIG_PATH in a temporary folder; nothing of the user's is touched.
+Usage: python bench/training.py [--rows N] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def timed(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(args)}\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def synthetic_csv(path: Path, rows: int, features: int = 20, seed: int = 0) -> None:
+    """A binary problem with numeric and categorical features, large enough for fitting to count."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(rows, features))
+    frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(features)])
+    frame["region"] = rng.choice(["north", "south", "east", "west"], rows)
+    signal = values[:, 0] + 0.5 * values[:, 1] - values[:, 2] + (frame["region"] == "north") * 0.8
+    frame["label"] = np.where(signal + rng.normal(0, 0.5, rows) > 0, "yes", "no")
+    frame.to_csv(path, index=False)
+
+
+def median_time(args: list[str], env: dict[str, str], repeats: int) -> float:
+    return statistics.median(timed(args, env) for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50_000, help="rows of the synthetic data set")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-training-") as scratch:
+        folder = Path(scratch)
+        env = {
+            **os.environ,
+            "ZENML_CONFIG_PATH": str(folder / "zenml"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "DO_NOT_TRACK": "1",
+        }
+        config = str(ROOT / "configs" / "training.yaml")
+        data = folder / "synthetic.csv"
+        synthetic_csv(data, args.rows)
+        run = [PYTHON, "run.py", "--pipeline", "training"]
+        plain = [PYTHON, "bench/plain_training.py", config, "--mlflow-uri", f"sqlite:///{folder}/plain.db"]
+        synthetic = ["--data", str(data), "--target", "label"]
+
+        timed(run, env)  # first run: creates the store and registers the stack
+        rows = []
+        for label, extra in (("demo set (569 rows)", []), (f"synthetic ({args.rows:,} rows)", synthetic)):
+            model_name = ["--model-name", "bench_synthetic"] if extra else []
+            pipeline_s = median_time([*run, "--no-cache", *extra, *model_name], env, args.repeats)
+            plain_s = median_time([*plain, *extra], env, args.repeats)
+            rows.append((f"training pipeline vs plain script, {label}", pipeline_s, plain_s))
+        timed(run, env)
+        cached_s = median_time(run, env, args.repeats)
+        help_s = median_time([PYTHON, "run.py", "--help"], env, max(args.repeats, 5))
+
+    print(f"\n| benchmark ({os.cpu_count()} cores) | run | baseline | ratio |")
+    print("|---|---|---|---|")
+    for name, measured, baseline in rows:
+        print(f"| {name} | {measured:.1f} s | {baseline:.1f} s | {measured / baseline:.2f}x |")
+    print(
+        f"| fully cached `run.py --pipeline training` (target 5 s) | {cached_s:.1f} s | 5.0 s | "
+        f"{cached_s / 5:.2f}x |"
+    )
+    print(f"| `run.py --help` (target 1 s) | {help_s:.2f} s | 1.0 s | {help_s:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
