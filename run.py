@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIGS = PROJECT_ROOT / "configs"
-PIPELINES = ("training",)
+PIPELINES = ("training", "deployment")
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
@@ -56,6 +56,12 @@ def main(
         str | None, typer.Option(help="Model name in the Model Control Plane (for a new data set).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Deployment: render the Seldon manifest, deploy nothing.")
+    ] = False,
+    manifest_out: Annotated[
+        Path | None, typer.Option(help="Deployment --dry-run: where to write the SeldonDeployment YAML.")
+    ] = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -63,27 +69,76 @@ def main(
         raise fail(f"--pipeline is required; choose one of: {', '.join(PIPELINES)}")
     if pipeline not in PIPELINES:
         raise fail(f"--pipeline: unknown pipeline '{pipeline}'; choose one of: {', '.join(PIPELINES)}")
+    if (dry_run or manifest_out) and (pipeline != "deployment" or not (dry_run and manifest_out)):
+        raise fail("--dry-run and --manifest-out PATH go together, with --pipeline deployment")
+    from lifecycle.config import DeploymentParameters, TrainingParameters
     from lifecycle.errors import UserFacingError
     from lifecycle.run_config import load_run_config, with_overrides
 
+    config_path = config or CONFIGS / f"{pipeline}.yaml"
+    overrides: dict[str, Any] = {
+        "data": data,
+        "target": target,
+        "model_name": model_name,
+        "no_cache": no_cache,
+    }
     try:
-        run_config = with_overrides(
-            load_run_config(config or CONFIGS / f"{pipeline}.yaml"),
-            data=data,
-            target=target,
-            model_name=model_name,
-            no_cache=no_cache,
-        )
-        from lifecycle.console import console, print_training_summary
+        from lifecycle import console
 
-        with console.status("Loading ZenML and preparing the stack..."):
-            from pipelines.launch import prepare_stack, run_training
+        if pipeline == "training":
+            training_config = with_overrides(load_run_config(config_path, TrainingParameters), **overrides)
+        else:
+            deployment_config = with_overrides(
+                load_run_config(config_path, DeploymentParameters), **overrides
+            )
+        if manifest_out is not None:
+            from pipelines.launch import render_deployment_manifest
 
-            stack = prepare_stack()
-        summary = run_training(run_config, stack)
+            console.print_manifest(render_deployment_manifest(deployment_config, manifest_out), manifest_out)
+            return
+        with console.console.status("Loading ZenML and preparing the stack..."):
+            from pipelines import launch
+
+            stack = launch.prepare_stack()
+        if pipeline == "training":
+            console.print_training_summary(launch.run_training(training_config, stack))
+        else:
+            console.print_deployment_summary(launch.run_deployment(deployment_config, stack))
     except UserFacingError as error:
         raise fail(str(error)) from None
-    print_training_summary(summary)
+
+
+@app.command("predict")
+def predict(
+    data: Annotated[Path, typer.Option(help="CSV or Parquet file of feature rows to score.")],
+    out: Annotated[Path | None, typer.Option(help="Write predictions here (.csv or .parquet).")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Deployed model to ask (default: configs/deployment.yaml's model).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Endpoint base URL (default: the model's running deployment).")
+    ] = None,
+) -> None:
+    """Send a file's rows to the live V2 endpoint; print or write the predictions."""
+    from lifecycle.errors import UserFacingError
+    from lifecycle.predictions import predict_file
+
+    try:
+        if model_name is None:
+            from lifecycle.config import DeploymentParameters
+            from lifecycle.run_config import load_run_config
+
+            model_name = load_run_config(CONFIGS / "deployment.yaml", DeploymentParameters).model_name
+        if url is None:
+            from pipelines.launch import deployed_url
+
+            url = deployed_url(model_name)
+        result = predict_file(data, url, model_name, out)
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+    from lifecycle.console import print_predictions
+
+    print_predictions(result, out)
 
 
 @stack_app.command("register")

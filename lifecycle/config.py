@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lifecycle.seldon_manifest import SeldonSettings
+
 ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
 SearchMetric = Literal["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
 MetricName = Literal[SearchMetric, "f1"]
@@ -204,3 +206,20 @@ def describe_validation_error(error: ValidationError, prefix: str) -> str:
         message = "unknown key"
     extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return f"{location}: {message}{extra}"
+
+
+class ServingConfig(StrictModel):
+    """How the model server runs: preferred port (a free one is taken if it is busy), workers,
+    the largest request it accepts, and how long a start or a switch may take."""
+
+    port: int = Field(default=8585, ge=1024, le=65535)
+    parallel_workers: int = Field(default=1, ge=0)
+    max_rows: int = Field(default=100_000, ge=1)
+    timeout_seconds: int = Field(default=180, ge=5)
+
+
+class DeploymentParameters(StrictModel):
+    """The `parameters` section of `configs/deployment.yaml`."""
+
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    seldon: SeldonSettings = Field(default_factory=SeldonSettings)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.launch import TrainingSummary
+    import pandas as pd
+
+    from pipelines.launch import DeploymentSummary, TrainingSummary
 
 console = Console(soft_wrap=True)
 
@@ -41,3 +44,25 @@ def print_stack_info(stack: str, tracking_uri: str | None, dashboard_url: str | 
         console.print(f"ZenML dashboard: {dashboard_url}")
     else:
         console.print("ZenML dashboard: run `zenml login --local` to start it on 127.0.0.1")
+
+
+def print_deployment_summary(summary: DeploymentSummary) -> None:
+    console.print(
+        f"Deployed {summary.model_name} version {summary.model_version} on stack '{summary.stack}' "
+        f"(run {summary.run_name})"
+    )
+    console.print(f"prediction_url: {summary.prediction_url}")
+    console.print(f"  V2 inference: POST {summary.prediction_url}/v2/models/{summary.model_name}/infer")
+
+
+def print_manifest(manifest: dict[str, Any], path: Path) -> None:
+    console.print(
+        f"SeldonDeployment '{manifest['metadata']['name']}' validated against the CRD; written to {path}"
+    )
+
+
+def print_predictions(predictions: pd.DataFrame, out: Path | None) -> None:
+    if out is not None:
+        console.print(f"{len(predictions)} predictions written to {out}")
+    else:
+        console.print(predictions.to_string(index=False))

@@ -19,3 +19,7 @@ class DataValidationError(UserFacingError):
 
 class PromotionError(UserFacingError):
     """The Model Control Plane is not in a state in which a decision can be made."""
+
+
+class DeploymentError(UserFacingError):
+    """A model could not be deployed or switched in; whatever served before still serves."""

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from lifecycle import errors
-from lifecycle.config import describe_validation_error
+from lifecycle.config import DeploymentParameters, TrainingParameters, describe_validation_error
 from lifecycle.errors import ConfigError, UserFacingError
 from lifecycle.promotion import PromotionDecision
 from lifecycle.run_config import RunConfig
@@ -40,6 +40,15 @@ class ActiveStack:
     experiment_tracker: str | None
 
 
+@dataclass(frozen=True)
+class DeploymentSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    prediction_url: str
+
+
 def prepare_stack() -> ActiveStack:
     """Activate the project's `local` stack if ZenML's bare default is active, and describe it."""
     from zenml.client import Client
@@ -55,7 +64,7 @@ def prepare_stack() -> ActiveStack:
 
 
 def zenml_run_options(
-    config: RunConfig, tracker: str | None, tracked_steps: tuple[str, ...]
+    config: RunConfig[Any], tracker: str | None, tracked_steps: tuple[str, ...]
 ) -> dict[str, Any]:
     """The YAML's ZenML options plus the tracker on the steps that log to it, validated."""
     from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -73,28 +82,65 @@ def zenml_run_options(
     return options
 
 
-def run_training(config: RunConfig, stack: ActiveStack) -> TrainingSummary:
+def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> TrainingSummary:
     from pipelines.training import TRACKED_STEPS, training
 
     options = zenml_run_options(config, stack.experiment_tracker, TRACKED_STEPS)
-    run_name = options.setdefault("run_name", f"training-{{date}}-{{time}}-{uuid.uuid4().hex[:6]}")
+    params = config.parameters
+    run = _run(
+        training,
+        options,
+        data=params.data,
+        validation=params.validation,
+        split=params.split,
+        train=params.train,
+        promotion=params.promotion,
+    )
+    return summarize_training(run, stack.name)
+
+
+def run_deployment(config: RunConfig[DeploymentParameters], stack: ActiveStack) -> DeploymentSummary:
+    """Deploy the production version; without one, say so before anything starts."""
+    from pipelines.deployment import deployment
+
+    version = production_version(config.model_name)
+    options = zenml_run_options(config, None, ())
+    params = config.parameters
+    run = _run(deployment, options, serving=params.serving, seldon=params.seldon)
+    run = run.get_hydrated_version()
+    return DeploymentSummary(
+        run_name=run.name,
+        stack=stack.name,
+        model_name=config.model_name,
+        model_version=str(version.number),
+        prediction_url=str(run.run_metadata["prediction_url"]),
+    )
+
+
+def production_version(model_name: str) -> Any:
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    try:
+        return Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        raise ConfigError(
+            f"model '{model_name}' has no production version; run `python run.py --pipeline training` first"
+        ) from None
+
+
+def _run(pipeline: Any, options: dict[str, Any], **parameters: Any) -> Any:
+    """Run with the options as a ZenML config file; a step's user-facing error comes out as it is."""
+    run_name = options.setdefault("run_name", f"{pipeline.name}-{{date}}-{{time}}-{uuid.uuid4().hex[:6]}")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="run-config-") as handle:
         yaml.safe_dump(options, handle)
         handle.flush()
-        params = config.parameters
         try:
-            run = training.with_options(config_path=handle.name)(
-                data=params.data,
-                validation=params.validation,
-                split=params.split,
-                train=params.train,
-                promotion=params.promotion,
-            )
+            return pipeline.with_options(config_path=handle.name)(**parameters)
         except UserFacingError:
             raise
         except Exception as error:
             raise failed_step_error(run_name) or error from None
-    return summarize_training(run, stack.name)
 
 
 def failed_step_error(run_name_template: str) -> UserFacingError | None:
@@ -158,3 +204,41 @@ def describe_active_stack() -> tuple[str, str | None, str | None]:
     store = client.zen_store
     dashboard = store.url if isinstance(store, RestZenStore) else None
     return stack.name, tracking_uri, dashboard
+
+
+def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Any) -> dict[str, Any]:
+    """The SeldonDeployment the `seldon` stack would apply for the production version, validated
+    against the CRD and written to `out`; nothing is deployed."""
+    from lifecycle.predictions import write_text_atomically
+    from lifecycle.seldon_manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
+
+    version = production_version(config.model_name)
+    artifact = version.get_model_artifact("model")
+    if artifact is None:
+        raise ConfigError(f"model '{config.model_name}' version {version.number} has no model artifact")
+    manifest = render_seldon_deployment(
+        deployment_name=f"{config.model_name}",
+        model_name=config.model_name,
+        model_version=str(version.number),
+        model_uri=artifact.uri,
+        settings=config.parameters.seldon,
+    )
+    validate_manifest(manifest)
+    write_text_atomically(out, manifest_to_yaml(manifest))
+    return manifest
+
+
+def deployed_url(model_name: str) -> str:
+    """The base URL of the running deployment of `model_name` on the active stack."""
+    from zenml.client import Client
+
+    deployer = Client().active_stack.model_deployer
+    if deployer is None:
+        raise ConfigError("the active stack has no model deployer; pass --url")
+    for service in deployer.find_model_server(running=True):
+        base_url = getattr(service, "base_url", None)
+        if service.config.model_name == model_name and base_url:
+            return str(base_url)
+    raise ConfigError(
+        f"no running deployment of '{model_name}'; run `python run.py --pipeline deployment` first"
+    )

@@ -8,6 +8,7 @@ from stacks.spec import StackSpec, load_stack_spec
 
 if TYPE_CHECKING:
     from zenml.client import Client
+    from zenml.enums import StackComponentType
 
 DEFAULT_STACK = "local"
 ZENML_BARE_STACK = "default"
@@ -18,6 +19,8 @@ def register_stack(client: Client, spec: StackSpec) -> bool:
     from zenml.enums import StackComponentType
 
     changed = False
+    for flavor in spec.flavors:
+        changed |= _register_flavor(client, flavor.source, StackComponentType(flavor.type))
     components: dict[StackComponentType, str] = {}
     for type_name, component in spec.components.items():
         component_type = StackComponentType(type_name)
@@ -60,6 +63,17 @@ def register_stack(client: Client, spec: StackSpec) -> bool:
         client.update_stack(spec.name, component_updates={**removed, **components})
         changed = True
     return changed
+
+
+def _register_flavor(client: Client, source: str, component_type: StackComponentType) -> bool:
+    """Register a project flavor unless one of that name and type is already known."""
+    from zenml.stack.flavor import validate_flavor_source
+
+    _, flavor = validate_flavor_source(source=source, component_type=component_type)
+    if client.list_flavors(name=flavor.name, type=component_type).items:
+        return False
+    client.create_flavor(source=source, component_type=component_type)
+    return True
 
 
 def ensure_project_stack(client: Client) -> str | None:

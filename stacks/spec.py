@@ -35,11 +35,21 @@ class ComponentSpec(BaseModel):
     configuration: dict[str, Any] = Field(default_factory=dict)
 
 
+class FlavorSpec(BaseModel):
+    """A flavor the project provides, by import path, registered before the components."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    type: ComponentType
+
+
 class StackSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     description: str = ""
+    flavors: list[FlavorSpec] = Field(default_factory=list)
     components: dict[ComponentType, ComponentSpec]
 
 

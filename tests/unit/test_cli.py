@@ -41,8 +41,11 @@ def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--pipeline", "nope"), "error: --pipeline: unknown pipeline 'nope'; choose one of: training"),
-        (("--config", "x.yaml"), "error: --pipeline is required; choose one of: training"),
+        (
+            ("--pipeline", "nope"),
+            "error: --pipeline: unknown pipeline 'nope'; choose one of: training, deployment",
+        ),
+        (("--config", "x.yaml"), "error: --pipeline is required; choose one of: training, deployment"),
         (
             ("--pipeline", "training", "--config", "/no/such.yaml"),
             "error: config file '/no/such.yaml': no such file",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.config import CsvSource, DemoSource, ParquetSource
+from lifecycle.config import CsvSource, DemoSource, ParquetSource, TrainingParameters
 from lifecycle.errors import ConfigError
 from lifecycle.run_config import RunConfig, load_run_config, with_overrides
 
@@ -32,7 +32,7 @@ def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
 
 
 @pytest.fixture
-def minimal(tmp_path: Path) -> RunConfig:
+def minimal(tmp_path: Path) -> RunConfig[TrainingParameters]:
     return load_run_config(write(tmp_path, MINIMAL))
 
 
@@ -47,7 +47,7 @@ def test_default_training_config_loads() -> None:
     assert config.parameters.promotion.metric == "roc_auc"
 
 
-def test_minimal_config_fills_defaults(minimal: RunConfig) -> None:
+def test_minimal_config_fills_defaults(minimal: RunConfig[TrainingParameters]) -> None:
     assert minimal.model_name == "churn"
     assert minimal.zenml_options == {"model": {"name": "churn"}, "enable_cache": True}
     assert minimal.parameters.data.source == CsvSource(kind="csv", path=Path("data/churn.csv"))
@@ -142,11 +142,11 @@ def test_parameters_that_are_not_a_mapping(tmp_path: Path) -> None:
 # --- with_overrides ------------------------------------------------------------------------------------
 
 
-def test_without_overrides_nothing_changes(minimal: RunConfig) -> None:
+def test_without_overrides_nothing_changes(minimal: RunConfig[TrainingParameters]) -> None:
     assert with_overrides(minimal) == minimal
 
 
-def test_data_override_with_csv_file(minimal: RunConfig, tmp_path: Path) -> None:
+def test_data_override_with_csv_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "new.csv"
     data.write_text("a,churned\n1,y\n", encoding="utf-8")
     config = with_overrides(minimal, data=data)
@@ -155,7 +155,7 @@ def test_data_override_with_csv_file(minimal: RunConfig, tmp_path: Path) -> None
     assert minimal.parameters.data.source == CsvSource(kind="csv", path=Path("data/churn.csv"))
 
 
-def test_data_override_with_tsv_and_parquet(minimal: RunConfig, tmp_path: Path) -> None:
+def test_data_override_with_tsv_and_parquet(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     tsv = tmp_path / "new.tsv"
     tsv.write_text("a\tchurned\n1\ty\n", encoding="utf-8")
     parquet = tmp_path / "new.parquet"
@@ -168,26 +168,26 @@ def test_data_override_with_tsv_and_parquet(minimal: RunConfig, tmp_path: Path) 
     )
 
 
-def test_missing_data_file(minimal: RunConfig, tmp_path: Path) -> None:
+def test_missing_data_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "absent.csv"
     with pytest.raises(ConfigError) as caught:
         with_overrides(minimal, data=data)
     assert str(caught.value) == f"--data: data file '{data}': no such file"
 
 
-def test_data_directory_is_not_a_file(minimal: RunConfig, tmp_path: Path) -> None:
+def test_data_directory_is_not_a_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"--data: data file '{tmp_path}': no such file")):
         with_overrides(minimal, data=tmp_path)
 
 
-def test_data_file_with_unsupported_suffix(minimal: RunConfig, tmp_path: Path) -> None:
+def test_data_file_with_unsupported_suffix(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "data.xyz"
     data.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(f"--data {data}: unsupported file type '.xyz'")):
         with_overrides(minimal, data=data)
 
 
-def test_target_model_name_and_no_cache(minimal: RunConfig) -> None:
+def test_target_model_name_and_no_cache(minimal: RunConfig[TrainingParameters]) -> None:
     config = with_overrides(minimal, target="label", model_name="churn_v2", no_cache=True)
     assert config.parameters.data.target == "label"
     assert config.parameters.data.source == minimal.parameters.data.source
@@ -206,5 +206,5 @@ def test_model_name_override_keeps_other_model_options() -> None:
     assert config.zenml_options["model"]["license"] == "Apache-2.0"
 
 
-def test_no_cache_false_leaves_cache_setting(minimal: RunConfig) -> None:
+def test_no_cache_false_leaves_cache_setting(minimal: RunConfig[TrainingParameters]) -> None:
     assert with_overrides(minimal, no_cache=False).zenml_options["enable_cache"] is True

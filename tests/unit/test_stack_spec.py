@@ -47,7 +47,17 @@ def test_local_stack_is_available_and_valid() -> None:
     assert "local" in available_stacks()
     stack = load_stack_spec("local")
     assert stack.name == "local"
-    assert set(stack.components) == {"orchestrator", "artifact_store", "experiment_tracker", "data_validator"}
+    assert set(stack.components) == {
+        "orchestrator",
+        "artifact_store",
+        "experiment_tracker",
+        "data_validator",
+        "model_deployer",
+    }
+    assert stack.components["model_deployer"] == ComponentSpec(name="mlserver-local", flavor="mlserver")
+    assert [flavor.source for flavor in stack.flavors] == [
+        "stacks.flavors.mlserver_flavor.MLServerModelDeployerFlavor"
+    ]
     assert stack.components["orchestrator"] == ComponentSpec(name="local-orchestrator", flavor="local")
     assert stack.components["artifact_store"].flavor == "local"
     assert stack.components["experiment_tracker"] == ComponentSpec(name="mlflow-local", flavor="mlflow")

@@ -1,0 +1,95 @@
+"""Deploy a model version through whatever model deployer the active stack has.
+
+The one place that knows deployer flavors, so the deploy step and the pipelines stay the same on
+every stack. A stack without a model deployer gets a clear error, not a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from lifecycle.config import DeploymentParameters
+from lifecycle.errors import ConfigError
+from lifecycle.validation import FeatureSchema
+
+SUPPORTED_FLAVORS = ("mlserver",)
+
+
+@dataclass(frozen=True)
+class DeployedModel:
+    """What a deployment leaves behind: where to send V2 requests and which service serves."""
+
+    base_url: str
+    service_id: str
+    model_name: str
+    model_version: str
+
+
+def deploy(
+    deployer: Any,
+    model_name: str,
+    model_version: str,
+    model: Pipeline,
+    schema: FeatureSchema,
+    example: pd.DataFrame,
+    parameters: DeploymentParameters,
+) -> DeployedModel:
+    if deployer is None:
+        raise ConfigError(
+            "the active stack has no model deployer; use a stack with one (e.g. `local`) "
+            "or render the Seldon manifest with --dry-run --manifest-out PATH"
+        )
+    if deployer.flavor == "mlserver":
+        return _deploy_mlserver(deployer, model_name, model_version, model, schema, example, parameters)
+    raise ConfigError(
+        f"model deployer '{deployer.name}' has flavor '{deployer.flavor}'; this template deploys "
+        f"with: {', '.join(SUPPORTED_FLAVORS)}"
+    )
+
+
+def _deploy_mlserver(
+    deployer: Any,
+    model_name: str,
+    model_version: str,
+    model: Pipeline,
+    schema: FeatureSchema,
+    example: pd.DataFrame,
+    parameters: DeploymentParameters,
+) -> DeployedModel:
+    from zenml import get_step_context
+
+    from lifecycle import mlserver_adapter
+    from stacks.flavors.mlserver_service import MLServerDeploymentConfig, MLServerDeploymentService
+
+    context = get_step_context()
+    pipeline_name, step_name = context.pipeline.name, context.step_run.name
+    serving = parameters.serving
+    repository = deployer.repository(model_name)
+    mlserver_adapter.write_model_version(
+        repository, model_name, model_version, model, schema, example, serving.max_rows
+    )
+    config = MLServerDeploymentConfig(
+        pipeline_name=pipeline_name,
+        pipeline_step_name=step_name,
+        model_name=model_name,
+        model_version=model_version,
+        name=f"mlserver-{model_name}",
+        repository=str(repository),
+        serving_python=str(deployer.serving_python()),
+        host=deployer.config.host,
+        port=serving.port,
+        parallel_workers=serving.parallel_workers,
+    )
+    service = deployer.deploy_model(
+        config=config, service_type=MLServerDeploymentService.SERVICE_TYPE, timeout=serving.timeout_seconds
+    )
+    return DeployedModel(
+        base_url=service.base_url,
+        service_id=str(service.uuid),
+        model_name=model_name,
+        model_version=model_version,
+    )

@@ -1,0 +1,1 @@
+"""Stack component flavors the project provides (registered by `stacks/registry.py`)."""

@@ -1,0 +1,34 @@
+"""Deploy: serve the pipeline's model version (the production one) through the stack's deployer."""
+
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.metadata.metadata_types import MetadataType
+
+from lifecycle.config import DeploymentParameters
+from stacks.deployers import deploy
+
+
+@step(enable_cache=False)
+def deploy_model(parameters: DeploymentParameters) -> Annotated[str, "prediction_url"]:
+    model = get_step_context().model
+    schema = model.load_artifact("feature_schema")
+    example = model.load_artifact("train_set")[schema.features].head(5)
+    deployed = deploy(
+        Client().active_stack.model_deployer,
+        model_name=model.name,
+        model_version=str(model.number),
+        model=model.load_artifact("model"),
+        schema=schema,
+        example=example,
+        parameters=parameters,
+    )
+    metadata: dict[str, MetadataType] = {
+        "prediction_url": deployed.base_url,
+        "deployed_model_version": deployed.model_version,
+        "service_id": deployed.service_id,
+    }
+    log_metadata(metadata=metadata)
+    log_metadata(metadata=metadata, run_id_name_or_prefix=get_step_context().pipeline_run.id)
+    return deployed.base_url
