@@ -9,6 +9,7 @@ names the column, instead of an error from deep inside scikit-learn.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,17 @@ class TemplateSKLearnModel(SKLearnModel):
     def _decode(self, payload: InferenceRequest) -> pd.DataFrame:
         if not payload.inputs:
             raise MLServerError("request has no inputs; send one input per feature column")
+        for request_input in payload.inputs:
+            sent = len(request_input.data)
+            if math.prod(request_input.shape) != sent:
+                raise MLServerError(
+                    f"input '{request_input.name}': shape {request_input.shape} holds "
+                    f"{math.prod(request_input.shape)} values but {sent} were sent"
+                )
+        if len({request_input.shape[0] for request_input in payload.inputs}) > 1:
+            raise MLServerError(
+                "inputs have different numbers of rows; send one value per row for each column"
+            )
         try:
             frame = PandasCodec.decode_request(payload)
         except Exception as error:  # the codec's errors vary with the malformation

@@ -99,10 +99,15 @@ class MLServerModelDeployer(BaseModelDeployer):
         the type exists, and whose replace mode stops the old server before the new one is up.
         """
         config = cast(MLServerDeploymentConfig, config)
-        for service in self.services_of(config.model_name):
-            if service.is_running and service.config.model_version == config.model_version:
-                return service
         client = Client()
+        for service in self.services_of(config.model_name):
+            if service.config.model_version == config.model_version:
+                if not service.is_running:  # its server died: bring the same deployment back
+                    self._start_or_fail(cast(MLServerDeploymentService, service), timeout)
+                    client.update_service(
+                        id=service.uuid, admin_state=service.admin_state, status=service.status.model_dump()
+                    )
+                return service
         record = client.create_service(
             config=config,
             service_type=service_type,
@@ -161,6 +166,14 @@ class MLServerModelDeployer(BaseModelDeployer):
                 old.stop(timeout=timeout, force=True)  # records of a server that died
             Client().delete_service(old.uuid)
         return service
+
+    @staticmethod
+    def _start_or_fail(service: MLServerDeploymentService, timeout: int) -> None:
+        service.start(timeout=timeout)
+        if not service.is_running:
+            log = _log_tail(service)
+            service.stop(timeout=timeout, force=True)  # leave no half-started server behind
+            raise DeploymentError(f"MLServer did not become ready: {service.status.last_error}; log: {log}")
 
     def _swap(self, live: MLServerDeploymentService, config: MLServerDeploymentConfig, timeout: int) -> None:
         """Reload the model in the running server with the new version; undo on any failure."""

@@ -1,6 +1,6 @@
 """The training pipeline end to end through the CLI, on a fresh, isolated ZenML store.
 
-The tests in this module run in order: the first one meets ZenML's bare `default` stack.
+The tests in this module run in order and build on each other's model versions.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def test_first_run_activates_local_stack_and_promotes(cli: Cli) -> None:
-    assert Client().active_stack_model.name == "default"
+def test_run_on_bare_default_stack_activates_local_and_promotes(cli: Cli) -> None:
+    Client().activate_stack("default")  # as on a fresh ZenML config
 
     result = cli("--pipeline", "training")
 

@@ -1,0 +1,300 @@
+"""Deployment end to end: a real MLServer on 127.0.0.1, started and switched by the project's
+deployer, spoken to over V2; and the Seldon manifest checked against the real CRD.
+
+The module trains its own model, deploys it once, and removes every server it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+import requests
+import yaml
+from sklearn.datasets import load_breast_cancer
+from zenml.client import Client
+from zenml.enums import ModelStages, StackComponentType
+from zenml.stack.stack_component import StackComponent
+
+from lifecycle.v2_client import V2Client, encode_request
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import last_line, run_cli
+
+pytestmark = pytest.mark.integration
+
+MODEL = "served_classifier"
+MAX_ROWS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def features(rows: int, offset: int = 0) -> pd.DataFrame:
+    frame = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+    return frame.iloc[offset : offset + rows].reset_index(drop=True)
+
+
+def production() -> Any:
+    return Client().get_model_version(MODEL, ModelStages.PRODUCTION)
+
+
+def deployer() -> Any:
+    model = Client().get_stack_component(StackComponentType.MODEL_DEPLOYER, "mlserver-local")
+    return StackComponent.from_model(model)
+
+
+def ok(result: Any) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def deploy_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
+    config["parameters"]["serving"].update(port=free_port(), max_rows=MAX_ROWS, timeout_seconds=300)
+    path = tmp_path_factory.mktemp("deployment") / "deployment.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def endpoint(deploy_config: Path) -> Iterator[str]:
+    """Train MODEL, deploy its production version, yield the base URL; stop every server after."""
+    ok(run_cli("--pipeline", "training", "--model-name", MODEL))
+    try:
+        ok(run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL))
+        run = Client().list_pipeline_runs(pipeline="deployment", sort_by="desc:created", size=1).items[0]
+        yield str(run.run_metadata["prediction_url"])
+    finally:
+        model_deployer = deployer()
+        for service in model_deployer.services_of(MODEL):
+            model_deployer.delete_model_server(service.uuid, force=True)
+
+
+@pytest.fixture
+def client(endpoint: str) -> V2Client:
+    return V2Client(endpoint, MODEL, timeout_seconds=30)
+
+
+def test_endpoint_is_on_loopback_and_declares_its_contract(endpoint: str, client: V2Client) -> None:
+    assert endpoint.startswith("http://127.0.0.1:")
+    metadata = client.metadata()
+    inputs = {item["name"]: item["datatype"] for item in metadata["inputs"]}
+    assert list(inputs) == list(features(1).columns)
+    assert set(inputs.values()) == {"FP64"}
+    outputs = {item["name"]: item for item in metadata["outputs"]}
+    assert outputs["label"]["datatype"] == "INT64"
+    assert outputs["probabilities"]["shape"] == [-1, 2]
+    assert requests.get(f"{endpoint}/v2/health/ready", timeout=10).ok
+
+
+def test_v2_answers_equal_in_process_predictions(client: V2Client) -> None:
+    rows = features(40, offset=100)
+    model = production().get_model_artifact("model").load()
+
+    served = client.predict(rows)
+
+    assert served.model_version == str(production().number)
+    assert served.labels == model.predict(rows).tolist()
+    assert served.classes == ["0", "1"]
+    np.testing.assert_allclose(served.probabilities, model.predict_proba(rows), rtol=0, atol=1e-12)
+
+
+def _body(frame: pd.DataFrame) -> dict[str, Any]:
+    return encode_request(frame)
+
+
+def _with_input(change: Callable[[list[dict[str, Any]]], object]) -> dict[str, Any]:
+    body = _body(features(3))
+    change(body["inputs"])
+    return body
+
+
+BAD_REQUESTS: dict[str, tuple[dict[str, Any], int, str]] = {
+    "unknown column": (
+        _with_input(lambda inputs: inputs.append({**inputs[0], "name": "shoe size"})),
+        400,
+        "column 'shoe size': the model has no such input",
+    ),
+    "missing column": (_with_input(lambda inputs: inputs.pop(0)), 400, "column 'mean radius': missing"),
+    "wrong type": (
+        _with_input(lambda inputs: inputs[1].update(datatype="BYTES", data=["big", "small", "big"])),
+        400,
+        "column 'mean texture': expected numbers, got 'big'",
+    ),
+    "wrong shape": (
+        _with_input(lambda inputs: inputs[0].update(shape=[5])),
+        400,
+        "input 'mean radius': shape [5] holds 5 values but 3 were sent",
+    ),
+    "ragged columns": (
+        _with_input(lambda inputs: inputs[0].update(shape=[2], data=inputs[0]["data"][:2])),
+        400,
+        "inputs have different numbers of rows",
+    ),
+    "no inputs": ({"parameters": {"content_type": "pd"}, "inputs": []}, 400, "no inputs"),
+    "oversized": (_body(features(MAX_ROWS + 1)), 413, f"the limit is {MAX_ROWS}"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS), ids=list(BAD_REQUESTS))
+def test_bad_request_gets_4xx_naming_the_problem_and_server_stays_up(
+    endpoint: str, client: V2Client, case: str
+) -> None:
+    body, status, message = BAD_REQUESTS[case]
+
+    response = requests.post(f"{client.model_url}/infer", json=body, timeout=30)
+
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]
+    assert client.is_ready()
+    assert len(client.predict(features(2)).labels) == 2
+
+
+def test_predict_command_writes_the_predictions(endpoint: str, tmp_path: Path) -> None:
+    data, out = tmp_path / "rows.csv", tmp_path / "predictions.parquet"
+    features(7).to_csv(data, index=False)
+
+    result = run_cli("predict", "--data", str(data), "--out", str(out), "--model-name", MODEL)
+
+    ok(result)
+    written = pd.read_parquet(out)
+    assert len(written) == 7
+    assert list(written.columns) == ["label", "proba_0", "proba_1", "model_version"]
+    np.testing.assert_allclose(written[["proba_0", "proba_1"]].sum(axis=1), 1.0)
+
+
+def test_redeploy_under_load_loses_no_request(endpoint: str, deploy_config: Path) -> None:
+    before = production().number
+    ok(run_cli("--pipeline", "training", "--model-name", MODEL, "--no-cache"))
+    after = production().number
+    assert after == before + 1
+    load_client = V2Client(endpoint, MODEL, retries=0)
+    row, failures, versions, done = features(1), [], [], threading.Event()
+
+    def steady_load() -> None:
+        while not done.is_set():
+            try:
+                versions.append(load_client.predict(row).model_version)
+            except Exception as error:  # every failure counts, whatever its kind
+                failures.append(repr(error))
+
+    worker = threading.Thread(target=steady_load)
+    worker.start()
+    try:
+        result = run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL)
+        time.sleep(1)
+    finally:
+        done.set()
+        worker.join(timeout=60)
+
+    ok(result)
+    assert failures == []
+    assert {str(before), str(after)} <= set(versions)
+    assert versions[-1] == str(after)
+    services = deployer().services_of(MODEL)
+    assert len(services) == 1 and services[0].config.model_version == str(after)
+    assert services[0].base_url == endpoint
+
+
+def test_broken_model_never_replaces_the_working_endpoint(client: V2Client) -> None:
+    from lifecycle import mlserver_adapter
+    from lifecycle.errors import DeploymentError
+    from stacks.flavors.mlserver_service import MLServerDeploymentConfig, MLServerDeploymentService
+
+    model_deployer = deployer()
+    live = model_deployer.services_of(MODEL)[0]
+    serving_version = live.config.model_version
+    repository = Path(live.config.repository)
+    broken = repository / MODEL / "v999"
+    broken.mkdir()
+    for name in (mlserver_adapter.SCHEMA_FILE, mlserver_adapter.EXAMPLE_FILE):
+        (broken / name).write_bytes((repository / MODEL / f"v{serving_version}" / name).read_bytes())
+    (broken / mlserver_adapter.MODEL_FILE).write_bytes(b"not a model")
+    config = MLServerDeploymentConfig(
+        **{**live.config.model_dump(), "model_version": "999", "root_runtime_path": None}
+    )
+
+    with pytest.raises(DeploymentError, match="does not load and predict in MLServer"):
+        model_deployer.deploy_model(config, MLServerDeploymentService.SERVICE_TYPE, timeout=120)
+
+    assert client.predict(features(3)).model_version == serving_version
+    assert mlserver_adapter.active_version(repository, MODEL) == serving_version
+    assert [s.config.model_version for s in model_deployer.services_of(MODEL)] == [serving_version]
+
+
+def test_killed_server_comes_back_with_the_next_deployment(
+    endpoint: str, client: V2Client, deploy_config: Path
+) -> None:
+    port = int(endpoint.rsplit(":", 1)[1])
+    server = next(
+        process
+        for process in psutil.process_iter(["name"])
+        if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in _connections(process))
+    )
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
+    assert not client.is_ready()
+
+    ok(run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL))
+
+    assert client.is_ready()
+    assert client.predict(features(2)).model_version == str(production().number)
+
+
+def _connections(process: psutil.Process) -> list[Any]:
+    try:
+        return list(process.net_connections(kind="tcp"))
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return []
+
+
+def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_path: Path) -> None:
+    from lifecycle.seldon_manifest import validate_manifest
+
+    out = tmp_path / "seldon.yaml"
+
+    result = run_cli(
+        "--pipeline", "deployment", "--model-name", MODEL, "--dry-run", "--manifest-out", str(out)
+    )
+
+    ok(result)
+    manifest = yaml.safe_load(out.read_text())
+    validate_manifest(manifest)
+    assert manifest["kind"] == "SeldonDeployment"
+    assert manifest["spec"]["protocol"] == "v2"
+    predictor = manifest["spec"]["predictors"][0]
+    assert predictor["graph"]["implementation"] == "SKLEARN_SERVER"
+    assert predictor["graph"]["modelUri"] == production().get_model_artifact("model").uri
+
+
+def test_deployment_without_production_version_fails_clearly(deploy_config: Path) -> None:
+    result = run_cli(
+        "--pipeline", "deployment", "--config", str(deploy_config), "--model-name", "never_trained"
+    )
+
+    assert result.returncode == 1
+    assert last_line(result.stderr) == (
+        "error: model 'never_trained' has no production version; "
+        "run `python run.py --pipeline training` first"
+    )
+
+
+def test_v2_error_bodies_are_json(endpoint: str, client: V2Client) -> None:
+    response = requests.post(f"{client.model_url}/infer", data=b"{not json", timeout=30)
+
+    assert 400 <= response.status_code < 500
+    json.loads(response.text)
