@@ -54,6 +54,13 @@ def serving_requirements() -> list[str]:
     ]
 
 
+def default_env_root() -> Path:
+    """Serving environments live in the user's cache: keyed by their pinned requirements, they are
+    shared by every ZenML config and project checkout that needs the same versions."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "zenml-mlops-template" / "mlserver-envs"
+
+
 def ensure_serving_env(root: Path, timeout_seconds: float) -> Path:
     """The serving environment's Python, creating the environment once (safe across processes)."""
     requirements = serving_requirements()

@@ -52,8 +52,9 @@ class MLServerModelDeployer(BaseModelDeployer):
 
     def serving_python(self) -> Path:
         """The serving environment's interpreter, created on first use."""
-        root = Path(GlobalConfiguration().local_stores_path) / "mlserver-envs"
-        return mlserver_adapter.ensure_serving_env(root, self.config.serving_env_timeout_seconds)
+        return mlserver_adapter.ensure_serving_env(
+            mlserver_adapter.default_env_root(), self.config.serving_env_timeout_seconds
+        )
 
     @staticmethod
     def get_model_server_info(service_instance: BaseService) -> dict[str, str | None]:

@@ -70,8 +70,9 @@ def test_model_version_carries_metrics_and_mlflow_run(cli: Cli) -> None:
         assert 0.9 <= metadata[metric] <= 1.0, metric
     run_id = metadata["mlflow_run_id"]
 
-    train_step = latest_run().steps["train_model"]
-    tracking_uri = str(train_step.run_metadata["experiment_tracker_url"])
+    # The step run that produced the model (a later run may have reused it from the cache).
+    producer = Client().get_run_step(version.get_model_artifact("model").producer_step_run_id)
+    tracking_uri = str(producer.run_metadata["experiment_tracker_url"])
     assert tracking_uri.startswith("sqlite:///")
     database = Path(tracking_uri.removeprefix("sqlite:///"))
     assert database.is_file() and "local_stores" in database.parts

@@ -1,0 +1,250 @@
+"""Benchmark: the deployed MLServer endpoint against `mlflow models serve` on the same model.
+
+In a fresh ZENML_CONFIG_PATH it trains the demo model, deploys it with `python run.py --pipeline
+deployment` (MLServer, V2 protocol) and serves the same MLflow-logged model with `mlflow models
+serve`, both on 127.0.0.1. Then, with wrk (scripts/install-bench-tools.sh), side by side:
+single-row requests at 1 and 8 connections (throughput, p50, p99) and 1,000-row requests (rows/s),
+the latter also against in-process `predict_proba` on the same rows. Prints a Markdown table.
+Usage: python bench/serving.py [--seconds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MODEL = "breast_cancer_classifier"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} not ready after {timeout} s")
+
+
+def wrk(url: str, body: str, connections: int, seconds: int, folder: Path) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) from wrk with a POST body."""
+    body_file = folder / "body.json"
+    body_file.write_text(body)
+    script = folder / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'local f = io.open("{body_file}", "r")\nwrk.body = f:read("*a")\nf:close()\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("P50 %f\\nP99 %f\\nERRORS %d\\n", latency:percentile(50) / 1000, '
+        "latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + "
+        "summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
+        "end\n"
+    )
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    values = dict(re.findall(r"^(P50|P99|ERRORS) ([\d.]+)$", output, re.MULTILINE))
+    return {
+        "rps": rate,
+        "p50": float(values["P50"]),
+        "p99": float(values["P99"]),
+        "errors": float(values["ERRORS"]),
+    }
+
+
+def v2_body(frame: pd.DataFrame) -> str:
+    from lifecycle.v2_client import encode_request
+
+    return json.dumps(encode_request(frame))
+
+
+def mlflow_body(frame: pd.DataFrame) -> str:
+    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        subprocess.run(["bash", str(ROOT / "scripts" / "install-bench-tools.sh")], check=True)
+
+    from sklearn.datasets import load_breast_cancer
+
+    rows = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+    one, thousand = rows.head(1), pd.concat([rows] * 2, ignore_index=True).head(1000)
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
+        folder = Path(scratch)
+        env = {**os.environ, "ZENML_CONFIG_PATH": str(folder / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
+        run([sys.executable, "run.py", "--pipeline", "training"], env)
+        config = folder / "deployment.yaml"
+        import yaml
+
+        settings = yaml.safe_load((ROOT / "configs" / "deployment.yaml").read_text())
+        settings["parameters"]["serving"]["port"] = free_port()
+        config.write_text(yaml.safe_dump(settings))
+        run([sys.executable, "run.py", "--pipeline", "deployment", "--config", str(config)], env)
+        mlserver = f"http://127.0.0.1:{settings['parameters']['serving']['port']}"
+        wait_ready(f"{mlserver}/v2/models/{MODEL}/ready")
+        tracking_uri, model_uri, model_file = model_locations(env, folder)
+        mlflow_port = free_port()
+        mlflow_server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("mlflow")),
+                "models",
+                "serve",
+                "-m",
+                model_uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+            ],
+            env={**env, "MLFLOW_TRACKING_URI": tracking_uri},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+            wait_ready(f"{mlflow_url}/ping")
+            table = measure(mlserver, mlflow_url, one, thousand, args.seconds, folder, model_file)
+        finally:
+            os.killpg(mlflow_server.pid, signal.SIGTERM)
+            mlflow_server.wait(timeout=30)
+            stop_deployments(env)
+    print(table)
+
+
+def model_locations(env: dict[str, str], folder: Path) -> tuple[str, str, Path]:
+    """The production version's MLflow tracking URI and logged-model URI, and its pipeline as a
+    joblib file for the in-process baseline."""
+    model_file = folder / "model.joblib"
+    script = f"""
+import joblib, mlflow
+from zenml.client import Client
+version = Client().get_model_version("{MODEL}", "production")
+run_id = version.run_metadata["mlflow_run_id"]
+training = Client().list_pipeline_runs(pipeline="training", sort_by="desc:created", size=1).items[0]
+uri = str(training.steps["train_model"].run_metadata["experiment_tracker_url"])
+mlflow.set_tracking_uri(uri)
+experiment = mlflow.get_run(run_id).info.experiment_id
+logged = mlflow.search_logged_models(
+    experiment_ids=[experiment], filter_string=f"source_run_id = '{{run_id}}'", output_format="list"
+)
+joblib.dump(version.get_model_artifact("model").load(), "{model_file}")
+print(uri)
+print(logged[0].model_uri)
+"""
+    script_file = folder / "locate.py"
+    script_file.write_text(script)
+    tracking_uri, model_uri = run([sys.executable, str(script_file)], env).strip().splitlines()[-2:]
+    return tracking_uri, model_uri, model_file
+
+
+def stop_deployments(env: dict[str, str]) -> None:
+    script = (
+        "from zenml.client import Client\n"
+        "d = Client().active_stack.model_deployer\n"
+        "for s in d.find_model_server():\n"
+        "    d.delete_model_server(s.uuid, force=True)\n"
+    )
+    script_file = Path(env["ZENML_CONFIG_PATH"]).parent / "stop.py"
+    script_file.write_text(script)
+    run([sys.executable, str(script_file)], env)
+
+
+def measure(
+    mlserver: str,
+    mlflow_url: str,
+    one: pd.DataFrame,
+    thousand: pd.DataFrame,
+    seconds: int,
+    folder: Path,
+    model_file: Path,
+) -> str:
+    v2_url = f"{mlserver}/v2/models/{MODEL}/infer"
+    invocations = f"{mlflow_url}/invocations"
+    lines = [
+        f"| serving benchmark ({os.cpu_count()} cores, {seconds} s per run) | MLServer (V2) | "
+        "mlflow models serve | ratio |",
+        "|---|---|---|---|",
+    ]
+    for connections in (1, 8):
+        ours = wrk(v2_url, v2_body(one), connections, seconds, folder)
+        theirs = wrk(invocations, mlflow_body(one), connections, seconds, folder)
+        lines.append(
+            f"| 1 row, {connections} conn: requests/s | {ours['rps']:.0f} | {theirs['rps']:.0f} | "
+            f"{ours['rps'] / theirs['rps']:.2f}x |"
+        )
+        lines.append(
+            f"| 1 row, {connections} conn: p50 / p99 ms | {ours['p50']:.1f} / {ours['p99']:.1f} | "
+            f"{theirs['p50']:.1f} / {theirs['p99']:.1f} | |"
+        )
+        lines.append(
+            f"| 1 row, {connections} conn: errors | {ours['errors']:.0f} | {theirs['errors']:.0f} | |"
+        )
+    ours = wrk(v2_url, v2_body(thousand), 1, seconds, folder)
+    theirs = wrk(invocations, mlflow_body(thousand), 1, seconds, folder)
+    in_process = in_process_rows_per_second(model_file, thousand)
+    lines.append(
+        f"| 1,000-row requests: rows/s | {ours['rps'] * 1000:.0f} | {theirs['rps'] * 1000:.0f} | "
+        f"{ours['rps'] / theirs['rps']:.2f}x |"
+    )
+    lines.append(
+        f"| 1,000-row requests vs in-process predict_proba ({in_process:.0f} rows/s) | "
+        f"{ours['rps'] * 1000 / in_process:.2f}x | {theirs['rps'] * 1000 / in_process:.2f}x | |"
+    )
+    return "\n".join(lines)
+
+
+def in_process_rows_per_second(model_file: Path, frame: pd.DataFrame, repeats: int = 20) -> float:
+    """The same model object, loaded in this process, scoring the same rows."""
+    import joblib
+
+    model = joblib.load(model_file)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict_proba(frame)
+    return repeats * len(frame) / (time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    main()
