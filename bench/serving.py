@@ -137,7 +137,12 @@ def main() -> None:
                 "-p",
                 str(mlflow_port),
             ],
-            env={**env, "MLFLOW_TRACKING_URI": tracking_uri},
+            # `mlflow models serve` execs `uvicorn` by name: the venv's bin must be on PATH.
+            env={
+                **env,
+                "MLFLOW_TRACKING_URI": tracking_uri,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -126,6 +126,14 @@ def write_server_settings(repository: Path, host: str, ports: ServerPorts, paral
     _write_json_atomically(repository / "settings.json", settings)
 
 
+@dataclass(frozen=True)
+class Batching:
+    """MLServer's adaptive batching: concurrent requests are scored in one call."""
+
+    max_batch_size: int
+    max_batch_time_ms: float
+
+
 def write_model_version(
     repository: Path,
     model_name: str,
@@ -134,6 +142,7 @@ def write_model_version(
     schema: FeatureSchema,
     example: pd.DataFrame,
     max_rows: int,
+    batching: Batching,
 ) -> Path:
     """Put one model version in the repository, next to the ones already there; its folder."""
     import joblib
@@ -144,7 +153,13 @@ def write_model_version(
     joblib.dump(model, version_dir / MODEL_FILE)
     _write_json_atomically(
         version_dir / SCHEMA_FILE,
-        {"columns": schema.columns, "classes": schema.classes, "max_rows": max_rows},
+        {
+            "columns": schema.columns,
+            "classes": schema.classes,
+            "max_rows": max_rows,
+            "max_batch_size": batching.max_batch_size,
+            "max_batch_time": batching.max_batch_time_ms / 1000,
+        },
     )
     _write_json_atomically(
         version_dir / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
@@ -161,6 +176,8 @@ def activate_version(repository: Path, model_name: str, version: str) -> None:
     settings = {
         "name": model_name,
         "implementation": RUNTIME_CLASS,
+        "max_batch_size": schema["max_batch_size"],
+        "max_batch_time": schema["max_batch_time"],
         "parameters": {"uri": f"./v{version}/{MODEL_FILE}", "extra": {"model_version": version}},
         "inputs": [
             {"name": column, "datatype": "BYTES" if kind == "categorical" else "FP64", "shape": [-1]}

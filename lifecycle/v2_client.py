@@ -65,7 +65,7 @@ def decode_response(body: dict[str, Any]) -> Predictions:
     return Predictions(
         labels=list(label["data"]),
         probabilities=np.asarray(probabilities["data"], dtype="float64").reshape(rows, n_classes),
-        classes=list((probabilities.get("parameters") or {}).get("classes", [])),
+        classes=list((body.get("parameters") or {}).get("classes", [])),
         model_version=body.get("model_version"),
     )
 

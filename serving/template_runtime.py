@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlserver.codecs import NumpyCodec, PandasCodec
+from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver.utils import get_model_uri
@@ -46,56 +46,62 @@ class TemplateSKLearnModel(SKLearnModel):
         if labels.dtype.kind in "OUS":
             label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))
         probability_output = NumpyCodec.encode_output("probabilities", probabilities)
-        probability_output.parameters = Parameters(classes=[str(c) for c in self._model.classes_])
+        # The class order rides on the response, not the output: MLServer's adaptive batching
+        # splits list-valued output parameters between the batched requests.
         return InferenceResponse(
             model_name=self.name,
             model_version=self._served_version,
+            parameters=Parameters(classes=[str(c) for c in self._model.classes_]),
             outputs=[label_output, probability_output],
         )
 
     def _decode(self, payload: InferenceRequest) -> pd.DataFrame:
+        """Columns straight from the request into numpy arrays: no generic codec on the hot path."""
         if not payload.inputs:
             raise MLServerError("request has no inputs; send one input per feature column")
+        columns: dict[str, np.ndarray] = {}
         for request_input in payload.inputs:
-            sent = len(request_input.data)
-            if math.prod(request_input.shape) != sent:
+            name, values = request_input.name, list(request_input.data)
+            if math.prod(request_input.shape) != len(values):
                 raise MLServerError(
-                    f"input '{request_input.name}': shape {request_input.shape} holds "
-                    f"{math.prod(request_input.shape)} values but {sent} were sent"
+                    f"input '{name}': shape {request_input.shape} holds "
+                    f"{math.prod(request_input.shape)} values but {len(values)} were sent"
                 )
-        if len({request_input.shape[0] for request_input in payload.inputs}) > 1:
+            kind = self._columns.get(name)
+            if kind is None:
+                raise MLServerError(f"column '{name}': the model has no such input")
+            columns[name] = self._column(name, kind, values)
+        if len({len(values) for values in columns.values()}) > 1:
             raise MLServerError(
                 "inputs have different numbers of rows; send one value per row for each column"
             )
-        try:
-            frame = PandasCodec.decode_request(payload)
-        except Exception as error:  # the codec's errors vary with the malformation
-            raise MLServerError(f"request cannot be read as columns: {error}") from None
-        if frame.empty:
-            raise MLServerError("request has no rows")
-        if len(frame) > self._max_rows:
-            raise MLServerError(
-                f"request has {len(frame)} rows; the limit is {self._max_rows}", PAYLOAD_TOO_LARGE
-            )
-        missing = [c for c in self._columns if c not in frame.columns]
+        missing = [c for c in self._columns if c not in columns]
         if missing:
             raise MLServerError(
                 f"column '{missing[0]}': missing from the request (needs {len(self._columns)})"
             )
-        unknown = [c for c in frame.columns if c not in self._columns]
-        if unknown:
-            raise MLServerError(f"column '{unknown[0]}': the model has no such input")
-        for column, kind in self._columns.items():
-            frame[column] = self._coerce(frame[column], column, kind)
-        return frame[list(self._columns)]
+        rows = len(next(iter(columns.values())))
+        if rows == 0:
+            raise MLServerError("request has no rows")
+        if rows > self._max_rows:
+            raise MLServerError(f"request has {rows} rows; the limit is {self._max_rows}", PAYLOAD_TOO_LARGE)
+        return pd.DataFrame(columns, columns=list(self._columns))
 
     @staticmethod
-    def _coerce(values: pd.Series, column: str, kind: str) -> pd.Series:
+    def _column(name: str, kind: str, values: list[Any]) -> np.ndarray:
         if kind == "categorical":
-            values = values.map(lambda v: v.decode() if isinstance(v, bytes) else v)
-            return values.astype(object).where(values.isna(), values.astype(str))
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = values[numbers.isna() & values.notna()]
-        if len(bad):
-            raise MLServerError(f"column '{column}': expected numbers, got {bad.iloc[0]!r}")
-        return numbers.astype("float64")
+            decoded = [v.decode() if isinstance(v, bytes) else v for v in values]
+            return np.array([v if v is None else str(v) for v in decoded], dtype=object)
+        try:
+            return np.array([math.nan if v is None else v for v in values], dtype="float64")
+        except (TypeError, ValueError):
+            bad = next(v for v in values if not _is_number(v))
+            raise MLServerError(f"column '{name}': expected numbers, got {bad!r}") from None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return value is None
+    return True

@@ -70,7 +70,14 @@ def _deploy_mlserver(
     serving = parameters.serving
     repository = deployer.repository(model_name)
     mlserver_adapter.write_model_version(
-        repository, model_name, model_version, model, schema, example, serving.max_rows
+        repository,
+        model_name,
+        model_version,
+        model,
+        schema,
+        example,
+        serving.max_rows,
+        mlserver_adapter.Batching(serving.max_batch_size, serving.max_batch_time_ms),
     )
     config = MLServerDeploymentConfig(
         pipeline_name=pipeline_name,

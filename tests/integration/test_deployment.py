@@ -10,6 +10,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -260,6 +262,28 @@ def _connections(process: psutil.Process) -> list[Any]:
         return list(process.net_connections(kind="tcp"))
     except (psutil.AccessDenied, psutil.NoSuchProcess):
         return []
+
+
+def test_zenml_cli_stops_and_starts_the_deployment(client: V2Client) -> None:
+    uuid = str(deployer().services_of(MODEL)[0].uuid)
+    zenml = str(Path(sys.executable).with_name("zenml"))
+
+    def model_deployer_cli(*args: str) -> None:
+        result = subprocess.run(
+            [zenml, "model-deployer", "models", *args, uuid, "--timeout", "180"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+    model_deployer_cli("stop")
+    assert not client.is_ready()
+
+    model_deployer_cli("start")
+    assert client.is_ready()
+    assert client.predict(features(2)).model_version == str(production().number)
 
 
 def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_model_version_carries_metrics_and_mlflow_run(cli: Cli) -> None:
     mlflow.set_tracking_uri(tracking_uri)
     try:
         mlflow_run = mlflow.get_run(run_id)
-        assert mlflow_run.data.params["estimator.n_estimators"] == "200"
+        assert mlflow_run.data.params["estimator.C"] == "1.0"
         assert mlflow_run.data.metrics["test_roc_auc"] == pytest.approx(metadata["roc_auc"])
         logged = mlflow.search_logged_models(
             experiment_ids=[mlflow_run.info.experiment_id],

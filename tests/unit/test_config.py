@@ -42,8 +42,8 @@ def test_default_training_yaml_validates() -> None:
     parameters = TrainingParameters.model_validate(raw["parameters"])
     assert parameters.data.source == DemoSource(kind="demo", name="breast_cancer")
     assert parameters.data.target == "target"
-    assert parameters.train.estimator == "sklearn.ensemble.RandomForestClassifier"
-    assert parameters.train.params["n_estimators"] == 200
+    assert parameters.train.estimator == "sklearn.linear_model.LogisticRegression"
+    assert parameters.train.params == {"C": 1.0, "max_iter": 2000}
     assert parameters.train.search is None
     assert parameters.split == SplitConfig(test_size=0.25, seed=42)
     assert parameters.validation.min_rows == 50

@@ -43,7 +43,7 @@ def test_default_training_config_loads() -> None:
     assert "parameters" not in config.zenml_options
     assert config.zenml_options["model"]["tags"] == ["template", "tabular-classification"]
     assert config.parameters.data.source == DemoSource(kind="demo", name="breast_cancer")
-    assert config.parameters.train.params == {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 1}
+    assert config.parameters.train.params == {"C": 1.0, "max_iter": 2000}
     assert config.parameters.promotion.metric == "roc_auc"
 
 
