@@ -29,37 +29,32 @@ class DeployedModel:
     model_version: str
 
 
-def deploy(
-    deployer: Any,
-    model_name: str,
-    model_version: str,
-    model: Pipeline,
-    schema: FeatureSchema,
-    example: pd.DataFrame,
-    parameters: DeploymentParameters,
-) -> DeployedModel:
+@dataclass(frozen=True)
+class ModelToServe:
+    """One model version with what serving it needs: the fitted pipeline, its schema, example rows."""
+
+    name: str
+    version: str
+    model: Pipeline
+    schema: FeatureSchema
+    example: pd.DataFrame
+
+
+def deploy(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
     if deployer is None:
         raise ConfigError(
             "the active stack has no model deployer; use a stack with one (e.g. `local`) "
             "or render the Seldon manifest with --dry-run --manifest-out PATH"
         )
     if deployer.flavor == "mlserver":
-        return _deploy_mlserver(deployer, model_name, model_version, model, schema, example, parameters)
+        return _deploy_mlserver(deployer, served, parameters)
     raise ConfigError(
         f"model deployer '{deployer.name}' has flavor '{deployer.flavor}'; this template deploys "
         f"with: {', '.join(SUPPORTED_FLAVORS)}"
     )
 
 
-def _deploy_mlserver(
-    deployer: Any,
-    model_name: str,
-    model_version: str,
-    model: Pipeline,
-    schema: FeatureSchema,
-    example: pd.DataFrame,
-    parameters: DeploymentParameters,
-) -> DeployedModel:
+def _deploy_mlserver(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
     from zenml import get_step_context
 
     from lifecycle import mlserver_adapter
@@ -68,23 +63,23 @@ def _deploy_mlserver(
     context = get_step_context()
     pipeline_name, step_name = context.pipeline.name, context.step_run.name
     serving = parameters.serving
-    repository = deployer.repository(model_name)
+    repository = deployer.repository(served.name)
     mlserver_adapter.write_model_version(
         repository,
-        model_name,
-        model_version,
-        model,
-        schema,
-        example,
+        served.name,
+        served.version,
+        served.model,
+        served.schema,
+        served.example,
         serving.max_rows,
         mlserver_adapter.Batching(serving.max_batch_size, serving.max_batch_time_ms),
     )
     config = MLServerDeploymentConfig(
         pipeline_name=pipeline_name,
         pipeline_step_name=step_name,
-        model_name=model_name,
-        model_version=model_version,
-        name=f"mlserver-{model_name}",
+        model_name=served.name,
+        model_version=served.version,
+        name=f"mlserver-{served.name}",
         repository=str(repository),
         serving_python=str(deployer.serving_python()),
         host=deployer.config.host,
@@ -97,6 +92,6 @@ def _deploy_mlserver(
     return DeployedModel(
         base_url=service.base_url,
         service_id=str(service.uuid),
-        model_name=model_name,
-        model_version=model_version,
+        model_name=served.name,
+        model_version=served.version,
     )

@@ -7,7 +7,7 @@ from zenml.client import Client
 from zenml.metadata.metadata_types import MetadataType
 
 from lifecycle.config import DeploymentParameters
-from stacks.deployers import deploy
+from stacks.deployers import ModelToServe, deploy
 
 
 @step(enable_cache=False)
@@ -15,15 +15,14 @@ def deploy_model(parameters: DeploymentParameters) -> Annotated[str, "prediction
     model = get_step_context().model
     schema = model.load_artifact("feature_schema")
     example = model.load_artifact("train_set")[schema.features].head(5)
-    deployed = deploy(
-        Client().active_stack.model_deployer,
-        model_name=model.name,
-        model_version=str(model.number),
+    served = ModelToServe(
+        name=model.name,
+        version=str(model.number),
         model=model.load_artifact("model"),
         schema=schema,
         example=example,
-        parameters=parameters,
     )
+    deployed = deploy(Client().active_stack.model_deployer, served, parameters)
     metadata: dict[str, MetadataType] = {
         "prediction_url": deployed.base_url,
         "deployed_model_version": deployed.model_version,
