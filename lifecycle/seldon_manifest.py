@@ -32,7 +32,7 @@ MODEL_CONTAINER = "classifier"
 CRD_PATH_ENV = "SELDON_CRD_PATH"
 CRD_FILE_NAME = "seldondeployments.machinelearning.seldon.io-v1.17.1.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CRD_PATH = PROJECT_ROOT.parent / "shared" / "reference" / "seldon" / CRD_FILE_NAME
+DEFAULT_CRD_PATH = PROJECT_ROOT / "stacks" / "reference" / "seldon" / CRD_FILE_NAME
 
 # Kubernetes resource.Quantity without a sign: requests and limits must not be negative.
 _QUANTITY = re.compile(
@@ -277,7 +277,7 @@ def _read_crd_schema(path: Path) -> dict[str, Any]:
 def load_crd_schema(path: Path | None = None) -> dict[str, Any]:
     """The `openAPIV3Schema` of the CRD's v1 version, parsed once per path; treat it as read-only.
 
-    Without `path`: `$SELDON_CRD_PATH`, else the copy under `../shared/reference/seldon/`.
+    Without `path`: `$SELDON_CRD_PATH`, else the copy shipped in `stacks/reference/seldon/`.
     """
     resolved = _crd_path(path).resolve()
     if not resolved.is_file():

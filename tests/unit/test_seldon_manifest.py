@@ -14,7 +14,9 @@ from pydantic import ValidationError
 
 from lifecycle.errors import ConfigError
 from lifecycle.seldon_manifest import (
+    CRD_FILE_NAME,
     CRD_PATH_ENV,
+    DEFAULT_CRD_PATH,
     SeldonSettings,
     kubernetes_name,
     load_crd_schema,
@@ -22,6 +24,7 @@ from lifecycle.seldon_manifest import (
     render_seldon_deployment,
     validate_manifest,
 )
+from tests.conftest import PROJECT_ROOT
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
@@ -357,3 +360,11 @@ def test_yaml_round_trips_in_build_order(manifest: dict[str, Any]) -> None:
     text = manifest_to_yaml(manifest)
     assert yaml.safe_load(text) == manifest
     assert text.startswith("apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata:\n")
+
+
+SHARED_CRD = PROJECT_ROOT.parent / "shared" / "reference" / "seldon" / CRD_FILE_NAME
+
+
+@pytest.mark.skipif(not SHARED_CRD.exists(), reason="no ../shared reference copy beside this checkout")
+def test_shipped_crd_is_the_reference_copy_unchanged() -> None:
+    assert DEFAULT_CRD_PATH.read_bytes() == SHARED_CRD.read_bytes()
