@@ -39,7 +39,7 @@ class MLServerDeploymentConfig(LocalDaemonServiceConfig):
     serving_python: str
     host: str = "127.0.0.1"
     port: int = 8585
-    parallel_workers: int = 1
+    parallel_workers: int = 0
 
 
 class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
