@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from lifecycle.errors import DeploymentError
+from lifecycle.files import write_text_atomically
 from lifecycle.validation import FeatureSchema
 
 MLSERVER_VERSION = "1.7.1"
@@ -245,6 +246,4 @@ def _label_datatype(classes: list[Any]) -> str:
 
 
 def _write_json_atomically(path: Path, content: Any) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str))
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(content, indent=2, default=str))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from lifecycle.errors import ConfigError
+from lifecycle.files import write_atomically
 from lifecycle.sources import PARQUET_SUFFIXES, load_source, source_for_path
 from lifecycle.v2_client import Predictions, V2Client
 
@@ -33,17 +34,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".csv", *PARQUET_SUFFIXES):
         raise ConfigError(f"--out {path}: use a .csv or .parquet file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
     if suffix == ".csv":
-        frame.to_csv(temporary, index=False)
+        write_atomically(path, lambda target: frame.to_csv(target, index=False))
     else:
-        frame.to_parquet(temporary, index=False)
-    temporary.replace(path)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+        write_atomically(path, lambda target: frame.to_parquet(target, index=False))

@@ -171,7 +171,7 @@ def failed_step_error(run_name_template: str) -> UserFacingError | None:
 def summarize_training(run: Any, stack: str) -> TrainingSummary:
     from zenml.enums import ExecutionStatus
 
-    run = run.get_hydrated_version() if hasattr(run, "get_hydrated_version") else run
+    run = run.get_hydrated_version()
     model_version = run.model_version
     steps = run.steps
     decision: PromotionDecision = steps["promote_model"].outputs["promotion_decision"][0].load()
@@ -209,7 +209,7 @@ def describe_active_stack() -> tuple[str, str | None, str | None]:
 def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Any) -> dict[str, Any]:
     """The SeldonDeployment the `seldon` stack would apply for the production version, validated
     against the CRD and written to `out`; nothing is deployed."""
-    from lifecycle.predictions import write_text_atomically
+    from lifecycle.files import write_text_atomically
     from lifecycle.seldon_manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
 
     version = production_version(config.model_name)
