@@ -208,20 +208,36 @@ def describe_active_stack() -> tuple[str, str | None, str | None]:
 
 def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Any) -> dict[str, Any]:
     """The SeldonDeployment the `seldon` stack would apply for the production version, validated
-    against the CRD and written to `out`; nothing is deployed."""
+    against the CRD and written to `out`. The model file is staged on the active stack's artifact
+    store, where `modelUri` points; nothing is applied to a cluster."""
+    from zenml.client import Client
+
     from lifecycle.files import write_text_atomically
-    from lifecycle.seldon_manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
+    from lifecycle.seldon_manifest import (
+        manifest_to_yaml,
+        render_seldon_deployment,
+        served_model_uri,
+        stage_model,
+        validate_manifest,
+    )
 
     version = production_version(config.model_name)
     artifact = version.get_model_artifact("model")
     if artifact is None:
         raise ConfigError(f"model '{config.model_name}' version {version.number} has no model artifact")
+    stack = Client().active_stack
+    settings = config.parameters.seldon
+    deployer = stack.model_deployer
+    namespace = getattr(deployer.config, "kubernetes_namespace", None) if deployer else None
+    if namespace:
+        settings = settings.model_copy(update={"namespace": namespace})
+    uri = served_model_uri(stack.artifact_store.path, config.model_name, str(version.number))
     manifest = render_seldon_deployment(
-        deployment_name=f"{config.model_name}",
+        deployment_name=config.model_name,
         model_name=config.model_name,
         model_version=str(version.number),
-        model_uri=artifact.uri,
-        settings=config.parameters.seldon,
+        model_uri=stage_model(artifact.load(), uri),
+        settings=settings,
     )
     validate_manifest(manifest)
     write_text_atomically(out, manifest_to_yaml(manifest))
@@ -232,13 +248,6 @@ def deployed_url(model_name: str) -> str:
     """The base URL of the running deployment of `model_name` on the active stack."""
     from zenml.client import Client
 
-    deployer = Client().active_stack.model_deployer
-    if deployer is None:
-        raise ConfigError("the active stack has no model deployer; pass --url")
-    for service in deployer.find_model_server(running=True):
-        base_url = getattr(service, "base_url", None)
-        if service.config.model_name == model_name and base_url:
-            return str(base_url)
-    raise ConfigError(
-        f"no running deployment of '{model_name}'; run `python run.py --pipeline deployment` first"
-    )
+    from stacks.deployers import deployed_base_url
+
+    return deployed_base_url(Client().active_stack.model_deployer, model_name)

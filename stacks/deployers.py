@@ -16,7 +16,7 @@ from lifecycle.config import DeploymentParameters
 from lifecycle.errors import ConfigError
 from lifecycle.validation import FeatureSchema
 
-SUPPORTED_FLAVORS = ("mlserver",)
+SUPPORTED_FLAVORS = ("mlserver", "seldon")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ def deploy(deployer: Any, served: ModelToServe, parameters: DeploymentParameters
         )
     if deployer.flavor == "mlserver":
         return _deploy_mlserver(deployer, served, parameters)
+    if deployer.flavor == "seldon":
+        return _deploy_seldon(deployer, served, parameters)
     raise ConfigError(
         f"model deployer '{deployer.name}' has flavor '{deployer.flavor}'; this template deploys "
         f"with: {', '.join(SUPPORTED_FLAVORS)}"
@@ -94,4 +96,50 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, parameters: Deployment
         service_id=str(service.uuid),
         model_name=served.name,
         model_version=served.version,
+    )
+
+
+def _deploy_seldon(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
+    """Stage the model on the artifact store, render and validate the SeldonDeployment, apply it."""
+    from zenml.client import Client
+
+    from lifecycle import seldon_manifest
+
+    client = deployer.seldon_client
+    settings = parameters.seldon.model_copy(update={"namespace": client.namespace})
+    uri = seldon_manifest.served_model_uri(
+        Client().active_stack.artifact_store.path, served.name, served.version
+    )
+    manifest = seldon_manifest.render_seldon_deployment(
+        deployment_name=served.name,
+        model_name=served.name,
+        model_version=served.version,
+        model_uri=seldon_manifest.stage_model(served.model, uri),
+        settings=settings,
+    )
+    seldon_manifest.apply_manifest(client, manifest, parameters.serving.timeout_seconds)
+    name = manifest["metadata"]["name"]
+    return DeployedModel(
+        base_url=seldon_manifest.seldon_prediction_url(deployer.config.base_url, client.namespace, name),
+        service_id=f"{client.namespace}/{name}",
+        model_name=served.name,
+        model_version=served.version,
+    )
+
+
+def deployed_base_url(deployer: Any, model_name: str) -> str:
+    """Where the running deployment of `model_name` answers V2 requests."""
+    if deployer is None:
+        raise ConfigError("the active stack has no model deployer; pass --url")
+    if deployer.flavor == "seldon":
+        from lifecycle.seldon_manifest import kubernetes_name, seldon_prediction_url
+
+        name = kubernetes_name(model_name, what="model name")
+        return seldon_prediction_url(deployer.config.base_url, deployer.seldon_client.namespace, name)
+    for service in deployer.find_model_server(running=True):
+        base_url = getattr(service, "base_url", None)
+        if service.config.model_name == model_name and base_url:
+            return str(base_url)
+    raise ConfigError(
+        f"no running deployment of '{model_name}'; run `python run.py --pipeline deployment` first"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lifecycle.errors import ConfigError
 from stacks.spec import StackSpec, load_stack_spec
 
 if TYPE_CHECKING:
@@ -27,26 +28,30 @@ def register_stack(client: Client, spec: StackSpec) -> bool:
         components[component_type] = component.name
         existing = client.list_stack_components(type=component_type, name=component.name)
         if not existing.items:
-            client.create_stack_component(
-                name=component.name,
-                flavor=component.flavor,
-                component_type=component_type,
-                configuration=component.configuration,
-            )
+            try:
+                client.create_stack_component(
+                    name=component.name,
+                    flavor=component.flavor,
+                    component_type=component_type,
+                    configuration=component.configuration,
+                )
+            except (ValueError, KeyError) as error:  # ZenML's pydantic check of the configuration
+                raise _component_error(spec.name, component.name, error) from None
             changed = True
             continue
         current = client.get_stack_component(component_type, component.name)
         if current.flavor_name != component.flavor:
-            from lifecycle.errors import ConfigError
-
             raise ConfigError(
                 f"stack '{spec.name}': component '{component.name}' exists with flavor "
                 f"'{current.flavor_name}', not '{component.flavor}'; rename one of them"
             )
         if _differs(current.configuration, component.configuration):
-            client.update_stack_component(
-                component.name, component_type, configuration=component.configuration
-            )
+            try:
+                client.update_stack_component(
+                    component.name, component_type, configuration=component.configuration
+                )
+            except (ValueError, KeyError) as error:
+                raise _component_error(spec.name, component.name, error) from None
             changed = True
 
     stacks = client.list_stacks(name=spec.name)
@@ -63,6 +68,18 @@ def register_stack(client: Client, spec: StackSpec) -> bool:
         client.update_stack(spec.name, component_updates={**removed, **components})
         changed = True
     return changed
+
+
+def _component_error(stack: str, component: str, error: Exception) -> ConfigError:
+    from pydantic import ValidationError
+
+    from lifecycle.config import describe_validation_error
+
+    if isinstance(error, ValidationError):
+        reason = describe_validation_error(error, "configuration")
+    else:
+        reason = " ".join(str(error).split())
+    return ConfigError(f"stack '{stack}': component '{component}': {reason}")
 
 
 def _register_flavor(client: Client, source: str, component_type: StackComponentType) -> bool:

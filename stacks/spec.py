@@ -58,7 +58,10 @@ def available_stacks() -> list[str]:
 
 
 def load_stack_spec(name: str) -> StackSpec:
-    """Read `stacks/<name>.yaml`, filling `${VAR}` / `${VAR:-default}` from the environment."""
+    """Read `stacks/<name>.yaml`, filling `${VAR}` / `${VAR:-default}` from the environment.
+
+    A value that is only `${VAR:-}` with VAR unset or empty becomes null (the component's default).
+    """
     path = STACKS_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"stack '{name}': no file {path}; known stacks: {', '.join(available_stacks())}")
@@ -90,4 +93,6 @@ def _expand_env(value: Any, path: Path) -> Any:
             raise ConfigError(f"{path}: environment variable {name} is not set")
         return default
 
-    return ENV_REFERENCE.sub(substitute, value)
+    expanded = ENV_REFERENCE.sub(substitute, value)
+    # `${VAR:-}` alone means "unset": the component's own default applies, not an empty string.
+    return None if expanded == "" and ENV_REFERENCE.fullmatch(value) else expanded

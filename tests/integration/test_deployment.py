@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import psutil
@@ -302,7 +303,13 @@ def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_pa
     assert manifest["spec"]["protocol"] == "v2"
     predictor = manifest["spec"]["predictors"][0]
     assert predictor["graph"]["implementation"] == "SKLEARN_SERVER"
-    assert predictor["graph"]["modelUri"] == production().get_model_artifact("model").uri
+    version = production()
+    model_uri = predictor["graph"]["modelUri"]
+    assert model_uri.endswith(f"/seldon/{MODEL}/{version.number}")
+    staged = joblib.load(Path(model_uri) / "model.joblib")
+    rows = features(10)
+    expected = version.get_model_artifact("model").load().predict_proba(rows)
+    assert np.array_equal(staged.predict_proba(rows), expected)
 
 
 def test_deployment_without_production_version_fails_clearly(deploy_config: Path) -> None:

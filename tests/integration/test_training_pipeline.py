@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from zenml.client import Client
-from zenml.enums import ExecutionStatus, ModelStages
+from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
 
 from tests.integration.conftest import last_line, make_multiclass_frame
 
@@ -236,6 +236,28 @@ def test_stack_register_is_idempotent(cli: Cli) -> None:
     assert_ok(first)
     assert_ok(second)
     assert second.stdout.strip() == "stack 'local': already up to date"
+
+
+def test_seldon_stack_registers_offline_from_the_environment(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELDON_NAMESPACE", "ml-serving")
+    monkeypatch.setenv("ZENML_S3_ARTIFACT_PATH", "s3://team-bucket/zenml")
+    active = Client().active_stack_model.name
+
+    first = cli("stack", "register", "seldon")
+    again = cli("stack", "register", "seldon")
+
+    assert_ok(first)
+    assert again.stdout.strip() == "stack 'seldon': already up to date"
+    stack = Client().get_stack("seldon")
+    deployer = stack.components[StackComponentType.MODEL_DEPLOYER][0]
+    store = stack.components[StackComponentType.ARTIFACT_STORE][0]
+    assert deployer.flavor_name == "seldon"
+    assert deployer.configuration["kubernetes_namespace"] == "ml-serving"
+    assert deployer.configuration.get("kubernetes_context") is None
+    assert store.configuration["path"] == "s3://team-bucket/zenml"
+    assert Client().active_stack_model.name == active
 
 
 def test_stack_chosen_by_the_user_is_kept_even_without_tracker(cli: Cli) -> None:

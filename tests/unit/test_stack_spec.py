@@ -82,7 +82,7 @@ def test_env_references_are_expanded(stacks_dir: Path, monkeypatch: pytest.Monke
     assert stack.components["orchestrator"].configuration == {
         "kubernetes_context": "prod-cluster",
         "namespace": "mlops",
-        "empty": "",
+        "empty": None,
         "replicas": 3,
         "enabled": True,
         "labels": ["team-data", "plain"],
@@ -102,6 +102,19 @@ def test_set_variable_wins_over_default(stacks_dir: Path, monkeypatch: pytest.Mo
     configuration = load_stack_spec("remote").components["orchestrator"].configuration
     assert configuration["namespace"] == "team-ns"
     assert configuration["labels"] == ["team-", "plain"]
+
+
+def test_empty_default_alone_means_unset_but_inside_text_stays_empty(
+    stacks_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (stacks_dir / "remote.yaml").write_text(REMOTE, encoding="utf-8")
+    monkeypatch.setenv("KUBE_CONTEXT", "c")
+    monkeypatch.setenv("BUCKET", "b")
+    monkeypatch.setenv("TEAM", "")
+    monkeypatch.setenv("EMPTY_DEFAULT", "set")
+    configuration = load_stack_spec("remote").components["orchestrator"].configuration
+    assert configuration["empty"] == "set"
+    assert configuration["labels"][0] == "team-"
 
 
 def test_unset_variable_without_default_is_named(stacks_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
