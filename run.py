@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIGS = PROJECT_ROOT / "configs"
-PIPELINES = ("training", "deployment")
+PIPELINES = ("training", "deployment", "batch-inference", "continuous-training")
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
@@ -28,6 +30,8 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(help="Register the project's stacks (stacks/*.yaml) with ZenML.")
 app.add_typer(stack_app, name="stack")
+deployment_app = typer.Typer(help="See or stop the model's deployment on the active stack.")
+app.add_typer(deployment_app, name="deployment")
 
 
 def fail(message: str) -> typer.Exit:
@@ -71,41 +75,76 @@ def main(
         raise fail(f"--pipeline: unknown pipeline '{pipeline}'; choose one of: {', '.join(PIPELINES)}")
     if (dry_run or manifest_out) and (pipeline != "deployment" or not (dry_run and manifest_out)):
         raise fail("--dry-run and --manifest-out PATH go together, with --pipeline deployment")
-    from lifecycle.config import DeploymentParameters, TrainingParameters
     from lifecycle.errors import UserFacingError
     from lifecycle.run_config import load_run_config, with_overrides
 
-    config_path = config or CONFIGS / f"{pipeline}.yaml"
-    overrides: dict[str, Any] = {
-        "data": data,
-        "target": target,
-        "model_name": model_name,
-        "no_cache": no_cache,
-    }
+    config_path = config or CONFIGS / f"{pipeline.replace('-', '_')}.yaml"
     try:
         from lifecycle import console
 
-        if pipeline == "training":
-            training_config = with_overrides(load_run_config(config_path, TrainingParameters), **overrides)
-        else:
-            deployment_config = with_overrides(
-                load_run_config(config_path, DeploymentParameters), **overrides
-            )
+        run_config = with_overrides(
+            load_run_config(config_path, _parameters_type(pipeline)),
+            data=data,
+            target=target,
+            model_name=model_name,
+            no_cache=no_cache,
+        )
         if manifest_out is not None:
             from pipelines.launch import render_deployment_manifest
 
-            console.print_manifest(render_deployment_manifest(deployment_config, manifest_out), manifest_out)
+            console.print_manifest(render_deployment_manifest(run_config, manifest_out), manifest_out)
             return
         with console.console.status("Loading ZenML and preparing the stack..."):
             from pipelines import launch
 
             stack = launch.prepare_stack()
         if pipeline == "training":
-            console.print_training_summary(launch.run_training(training_config, stack))
+            console.print_training_summary(launch.run_training(run_config, stack))
+        elif pipeline == "deployment":
+            console.print_deployment_summary(launch.run_deployment(run_config, stack))
+        elif pipeline == "batch-inference":
+            console.print_batch_inference_summary(launch.run_batch_inference(run_config, stack))
         else:
-            console.print_deployment_summary(launch.run_deployment(deployment_config, stack))
+            console.print_continuous_training_summary(launch.run_continuous_training(run_config, stack))
     except UserFacingError as error:
         raise fail(str(error)) from None
+
+
+def _parameters_type(pipeline: str) -> Any:
+    """The pydantic model of a pipeline's `parameters` section."""
+    from lifecycle import config
+
+    return {
+        "training": config.TrainingParameters,
+        "deployment": config.DeploymentParameters,
+        "batch-inference": config.BatchInferenceParameters,
+        "continuous-training": config.ContinuousTrainingParameters,
+    }[pipeline]
+
+
+@app.command("simulate")
+def simulate(
+    out: Annotated[Path, typer.Option(help="Where to write the batch (.csv or .parquet).")],
+    drift: Annotated[
+        float, typer.Option(help="Shift of every feature in standard deviations: 0 clean, 1.0 drifted.")
+    ] = 0.0,
+    rows: Annotated[int, typer.Option(help="Rows in the batch.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same batch.")] = 0,
+    labeled: Annotated[
+        bool, typer.Option("--labeled/--unlabeled", help="Keep the target column (continuous training).")
+    ] = True,
+) -> None:
+    """Write a seeded batch from the demo data, clean or shifted, for the drift loop."""
+    from lifecycle.errors import UserFacingError
+    from lifecycle.predictions import write_table
+    from lifecycle.simulate import simulate_batch
+
+    try:
+        batch = simulate_batch(drift=drift, rows=rows, seed=seed, labeled=labeled)
+        write_table(batch, out)
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"{len(batch)} rows (drift {drift}, seed {seed}) written to {out}")
 
 
 @app.command("predict")
@@ -139,6 +178,53 @@ def predict(
     from lifecycle.console import print_predictions
 
     print_predictions(result, out)
+
+
+DeployedModelName = Annotated[
+    str | None, typer.Option("--model-name", help="Model (default: configs/deployment.yaml's).")
+]
+
+
+def _ask_deployer(action: Callable[[Any, str], T], model_name: str | None) -> tuple[str, T]:
+    """`action(deployer, name)` on the active stack's model deployer; a user error exits with one line."""
+    from lifecycle.errors import UserFacingError
+
+    try:
+        if model_name is None:
+            from lifecycle.config import DeploymentParameters
+            from lifecycle.run_config import load_run_config
+
+            model_name = load_run_config(CONFIGS / "deployment.yaml", DeploymentParameters).model_name
+        from zenml.client import Client
+
+        return model_name, action(Client().active_stack.model_deployer, model_name)
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+
+
+@deployment_app.command("status")
+def deployment_status(model_name: DeployedModelName = None) -> None:
+    """Which version is served where, whether it answers, and its Prometheus metrics URL."""
+    from stacks.deployers import deployment_statuses
+
+    name, statuses = _ask_deployer(deployment_statuses, model_name)
+    if not statuses:
+        typer.echo(f"'{name}' is not deployed on this stack")
+    for status in statuses:
+        state = "running" if status.running else "NOT running (`--pipeline deployment` starts it again)"
+        typer.echo(f"{status.model_name} version {status.model_version}: {state}")
+        typer.echo(f"  url: {status.base_url}")
+        if status.metrics_url:
+            typer.echo(f"  metrics: {status.metrics_url}")
+
+
+@deployment_app.command("stop")
+def deployment_stop(model_name: DeployedModelName = None) -> None:
+    """Stop and remove the model's local MLServer deployment."""
+    from stacks.deployers import stop_deployments
+
+    name, stopped = _ask_deployer(stop_deployments, model_name)
+    typer.echo(f"stopped {stopped} deployment(s) of '{name}'")
 
 
 @stack_app.command("register")

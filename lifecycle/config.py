@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lifecycle.drift import DriftConfig
 from lifecycle.seldon_manifest import SeldonSettings
 
 ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
@@ -77,9 +78,18 @@ class HttpSource(StrictModel):
         return url
 
 
-SOURCE_KINDS = ("demo", "csv", "parquet", "sql", "http")
+class ArtifactsSource(StrictModel):
+    """ZenML artifact versions (DataFrames) read back and stacked: how continuous training hands the
+    reference data plus the new batch to the training pipeline, with lineage, on any stack."""
+
+    kind: Literal["artifacts"]
+    ids: list[str] = Field(min_length=1)
+
+
+SOURCE_KINDS = ("demo", "csv", "parquet", "sql", "http", "artifacts")
 Source = Annotated[
-    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource, Field(discriminator="kind")
+    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource | ArtifactsSource,
+    Field(discriminator="kind"),
 ]
 
 
@@ -225,3 +235,60 @@ class DeploymentParameters(StrictModel):
 
     serving: ServingConfig = Field(default_factory=ServingConfig)
     seldon: SeldonSettings = Field(default_factory=SeldonSettings)
+
+
+class ScoringConfig(StrictModel):
+    """Where batch inference scores: the live endpoint when one runs (`auto`), always, or never."""
+
+    mode: Literal["auto", "endpoint", "in_process"] = "auto"
+    request_rows: int = Field(default=10_000, ge=1)
+
+
+class OutputConfig(StrictModel):
+    """Where predictions are written: `<folder>/<model>-v<version>-<run id>.<format>`."""
+
+    folder: Path = Path("predictions")
+    format: Literal["parquet", "csv"] = "parquet"
+
+
+class MonitoringConfig(StrictModel):
+    """Where drift numbers go besides run metadata: a Prometheus Pushgateway and/or a textfile
+    (node_exporter's textfile collector format)."""
+
+    pushgateway_url: str | None = None
+    textfile: Path | None = None
+    job: str = "zenml_mlops_template"
+
+    @field_validator("pushgateway_url")
+    @classmethod
+    def _http_only(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
+class BatchInferenceParameters(StrictModel):
+    """The `parameters` section of `configs/batch_inference.yaml`."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+
+
+class ContinuousTrainingParameters(StrictModel):
+    """The `parameters` section of `configs/continuous_training.yaml`.
+
+    The config files are relative to this one's folder; the retraining run uses the training
+    config's gates and promotion, and the redeploy the deployment config.
+    """
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    training_config: Path = Path("training.yaml")
+    deployment_config: Path = Path("deployment.yaml")
+    redeploy: bool = True

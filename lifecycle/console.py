@@ -11,16 +11,28 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pipelines.launch import DeploymentSummary, TrainingSummary
+    from lifecycle.drift import DriftResult
+    from pipelines.launch import (
+        BatchInferenceSummary,
+        ContinuousTrainingSummary,
+        DeploymentSummary,
+        TrainingSummary,
+    )
 
 console = Console(soft_wrap=True)
 
 
+def _summary_table(title: str) -> Table:
+    """Two columns, names in bold; long values wrap instead of being cut."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    return table
+
+
 def print_training_summary(summary: TrainingSummary) -> None:
     decision = summary.decision
-    table = Table(title=f"Training run {summary.run_name} on stack '{summary.stack}'", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _summary_table(f"Training run {summary.run_name} on stack '{summary.stack}'")
     table.add_row("model", f"{summary.model_name} version {summary.model_version}")
     table.add_row("stage", summary.stage or "(none)")
     for name, value in sorted(summary.metrics.items()):
@@ -66,3 +78,46 @@ def print_predictions(predictions: pd.DataFrame, out: Path | None) -> None:
         console.print(f"{len(predictions)} predictions written to {out}")
     else:
         console.print(predictions.to_string(index=False))
+
+
+def _drift_rows(table: Table, drift: DriftResult) -> None:
+    table.add_row("dataset drift", "[red]yes[/]" if drift.dataset_drift else "[green]no[/]")
+    table.add_row(
+        "drifted columns",
+        f"{len(drift.drifted_columns)} of {len(drift.columns)} (share {drift.drift_share:.2f}, "
+        f"threshold {drift.threshold_share:.2f})",
+    )
+    if drift.drifted_columns:
+        shown = drift.drifted_columns[:8]
+        table.add_row("", ", ".join(shown) + (", ..." if len(drift.drifted_columns) > 8 else ""))
+    sampled = (
+        ""
+        if drift.compared_rows == drift.n_rows
+        else f" (drift checked on a sample of {drift.compared_rows})"
+    )
+    table.add_row("rows", f"{drift.n_rows}{sampled}")
+
+
+def print_batch_inference_summary(summary: BatchInferenceSummary) -> None:
+    table = _summary_table(f"Batch inference run {summary.run_name} on stack '{summary.stack}'")
+    table.add_row("model", f"{summary.model_name} version {summary.model_version}")
+    _drift_rows(table, summary.drift)
+    table.add_row("scored by", summary.scored_by)
+    table.add_row("predictions", summary.predictions_path)
+    console.print(table)
+    console.print("The drift report is the run's `drift_report` artifact in the ZenML dashboard.")
+
+
+def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> None:
+    table = _summary_table(f"Continuous training run {summary.run_name} on stack '{summary.stack}'")
+    table.add_row("production", f"{summary.model_name} version {summary.model_version}")
+    _drift_rows(table, summary.drift)
+    table.add_row("retrain", "[yellow]yes[/]" if summary.decision.retrain else "no")
+    table.add_row("reason", summary.decision.reason)
+    console.print(table)
+    if summary.training is not None:
+        print_training_summary(summary.training)
+    if summary.deployment is not None:
+        print_deployment_summary(summary.deployment)
+    elif summary.not_redeployed_because:
+        console.print(f"Not redeployed: {summary.not_redeployed_because}")

@@ -127,6 +127,16 @@ def write_server_settings(repository: Path, host: str, ports: ServerPorts, paral
     _write_json_atomically(repository / "settings.json", settings)
 
 
+def metrics_url(repository: Path) -> str | None:
+    """MLServer's Prometheus endpoint, from the settings the running server was started with."""
+    try:
+        settings = json.loads((repository / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    port = settings.get("metrics_port")
+    return f"http://{settings['host']}:{port}/metrics" if port else None
+
+
 @dataclass(frozen=True)
 class Batching:
     """MLServer's adaptive batching: concurrent requests are scored in one call."""

@@ -1,24 +1,64 @@
-"""Score a file's rows on a live V2 endpoint and keep the answers next to the rows."""
+"""Score rows with a model version, on its live V2 endpoint or in process, and keep the answers next to
+the rows."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from lifecycle.errors import ConfigError
+from lifecycle.errors import ConfigError, DataValidationError
 from lifecycle.files import write_atomically
 from lifecycle.sources import PARQUET_SUFFIXES, load_source, source_for_path
 from lifecycle.v2_client import Predictions, V2Client
 
+PREDICTION_COLUMN = "prediction"
+VERSION_COLUMN = "model_version"
+
 
 def predictions_frame(predictions: Predictions) -> pd.DataFrame:
-    """One row per input row: the label and one `proba_<class>` column per class."""
-    frame = pd.DataFrame({"label": predictions.labels})
+    """One row per input row: the predicted label, one `proba_<class>` column per class, the version."""
+    frame = pd.DataFrame({PREDICTION_COLUMN: predictions.labels})
     for index, name in enumerate(predictions.classes):
         frame[f"proba_{name}"] = predictions.probabilities[:, index]
-    frame["model_version"] = predictions.model_version
+    frame[VERSION_COLUMN] = predictions.model_version
     return frame
+
+
+def score_in_process(model: Any, features: pd.DataFrame, model_version: str) -> Predictions:
+    """What the served model answers (label = the most probable class), computed here.
+
+    Large frames go through in slices, so scikit-learn's temporaries stay small.
+    """
+    slice_rows = 100_000
+    probabilities = np.vstack(
+        [
+            model.predict_proba(features.iloc[start : start + slice_rows])
+            for start in range(0, max(len(features), 1), slice_rows)
+        ]
+    )
+    classes = np.asarray(model.classes_)
+    return Predictions(
+        labels=classes[probabilities.argmax(axis=1)].tolist(),
+        probabilities=probabilities,
+        classes=[str(name) for name in classes],
+        model_version=model_version,
+    )
+
+
+def with_predictions(rows: pd.DataFrame, predictions: Predictions) -> pd.DataFrame:
+    """The input rows with the prediction columns appended; a name clash is an error, not an overwrite."""
+    answers = predictions_frame(predictions)
+    clash = [name for name in answers.columns if name in rows.columns]
+    if clash:
+        raise DataValidationError(
+            f"column '{clash[0]}': the batch already has it and the predictions would overwrite it; "
+            "rename it in the input"
+        )
+    answers.index = rows.index
+    return pd.concat([rows, answers], axis=1)
 
 
 def predict_file(data: Path, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:
@@ -33,8 +73,27 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV or Parquet by suffix, written to a temporary name first so no half file is left."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", *PARQUET_SUFFIXES):
-        raise ConfigError(f"--out {path}: use a .csv or .parquet file name")
+        raise ConfigError(f"{path}: use a .csv or .parquet file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         write_atomically(path, lambda target: frame.to_csv(target, index=False))
     else:
         write_atomically(path, lambda target: frame.to_parquet(target, index=False))
+
+
+class EndpointMismatch(ConfigError):
+    """The live endpoint serves another model version than the one asked for."""
+
+
+def score_on_endpoint(
+    client: V2Client, features: pd.DataFrame, model_version: str, request_rows: int
+) -> Predictions:
+    """Score on the live endpoint, `request_rows` per request, if it serves `model_version`.
+
+    One row goes first: an endpoint serving another version raises EndpointMismatch, so a batch is
+    never labelled with the wrong version.
+    """
+    served = client.predict(features.head(1)).model_version
+    if served != model_version:
+        raise EndpointMismatch(f"{client.model_url} serves version {served}, not {model_version}")
+    return client.predict(features, batch_rows=request_rows)

@@ -11,7 +11,15 @@ from typing import IO, Any
 
 import pandas as pd
 
-from lifecycle.config import CsvSource, DemoSource, HttpSource, ParquetSource, Source, SqlSource
+from lifecycle.config import (
+    ArtifactsSource,
+    CsvSource,
+    DemoSource,
+    HttpSource,
+    ParquetSource,
+    Source,
+    SqlSource,
+)
 from lifecycle.errors import ConfigError, DataSourceError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -41,6 +49,8 @@ def describe_source(source: Source) -> str:
             return f"SQL source '{_hide_password(url)}'"
         case HttpSource(url=url):
             return f"URL '{url}'"
+        case ArtifactsSource(ids=ids):
+            return f"ZenML artifact version(s) {', '.join(ids)}"
     raise AssertionError(source)
 
 
@@ -57,12 +67,31 @@ def load_source(source: Source) -> pd.DataFrame:
             frame = _read_sql(source)
         case HttpSource():
             frame = _read_http(source)
+        case ArtifactsSource():
+            frame = _read_artifacts(source)
     if frame.columns.duplicated().any():
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise DataSourceError(f"{describe_source(source)}: duplicated column name(s) {', '.join(duplicated)}")
     if frame.empty:
         raise DataSourceError(f"{describe_source(source)}: has a header but no rows")
     return frame
+
+
+def _read_artifacts(source: ArtifactsSource) -> pd.DataFrame:
+    """DataFrame artifact versions from the ZenML store, stacked in order (ZenML imported on use)."""
+    from zenml.client import Client
+
+    client = Client()
+    frames = []
+    for artifact_id in source.ids:
+        try:
+            frame = client.get_artifact_version(artifact_id).load()
+        except KeyError:
+            raise DataSourceError(f"ZenML artifact version {artifact_id}: not found") from None
+        if not isinstance(frame, pd.DataFrame):
+            raise DataSourceError(f"ZenML artifact version {artifact_id}: holds {type(frame).__name__}")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _load_demo(source: DemoSource) -> pd.DataFrame:

@@ -105,6 +105,25 @@ def validate_features(frame: pd.DataFrame, schema: FeatureSchema, rules: Validat
     return _validate(frame, schema, _pandera_schema(schema, rules, with_target=False))
 
 
+def validate_batch(
+    frame: pd.DataFrame, schema: FeatureSchema, rules: ValidationConfig, labeled: bool
+) -> pd.DataFrame:
+    """Check a new batch by the rules of the model's training data; other columns pass through.
+
+    A labeled batch (for retraining) must also carry the target column, with a label on every row.
+    """
+    checked = validate_features(frame, schema, rules)
+    if labeled:
+        if schema.target not in frame:
+            raise DataValidationError(
+                f"column '{schema.target}': a labeled batch needs the target column the model was trained on"
+            )
+        unlabeled = int(frame[schema.target].isna().sum())
+        if unlabeled:
+            raise DataValidationError(f"column '{schema.target}': {unlabeled} row(s) have no label")
+    return checked
+
+
 def _check_target_is_a_label(labels: pd.Series) -> None:
     if pd.api.types.is_float_dtype(labels):
         present = labels.dropna()

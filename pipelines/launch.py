@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from lifecycle import errors
-from lifecycle.config import DeploymentParameters, TrainingParameters, describe_validation_error
+from lifecycle.config import (
+    ArtifactsSource,
+    BatchInferenceParameters,
+    ContinuousTrainingParameters,
+    DeploymentParameters,
+    TrainingParameters,
+    describe_validation_error,
+)
+from lifecycle.drift import DriftResult, RetrainDecision
 from lifecycle.errors import ConfigError, UserFacingError
 from lifecycle.promotion import PromotionDecision
-from lifecycle.run_config import RunConfig
+from lifecycle.run_config import RunConfig, load_run_config
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,30 @@ class DeploymentSummary:
     model_name: str
     model_version: str
     prediction_url: str
+
+
+@dataclass(frozen=True)
+class BatchInferenceSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    drift: DriftResult
+    predictions_path: str
+    scored_by: str
+
+
+@dataclass(frozen=True)
+class ContinuousTrainingSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    drift: DriftResult
+    decision: RetrainDecision
+    training: TrainingSummary | None
+    deployment: DeploymentSummary | None
+    not_redeployed_because: str | None
 
 
 def prepare_stack() -> ActiveStack:
@@ -115,6 +147,126 @@ def run_deployment(config: RunConfig[DeploymentParameters], stack: ActiveStack) 
         model_version=str(version.number),
         prediction_url=str(run.run_metadata["prediction_url"]),
     )
+
+
+def run_batch_inference(
+    config: RunConfig[BatchInferenceParameters], stack: ActiveStack
+) -> BatchInferenceSummary:
+    from pipelines.batch_inference import batch_inference
+
+    version = production_version(config.model_name)
+    params = config.parameters
+    run = _run(
+        batch_inference,
+        zenml_run_options(config, None, ()),
+        data=params.data,
+        validation=params.validation,
+        drift=params.drift,
+        scoring=params.scoring,
+        output=params.output,
+        monitoring=params.monitoring,
+    ).get_hydrated_version()
+    metadata = run.run_metadata
+    return BatchInferenceSummary(
+        run_name=run.name,
+        stack=stack.name,
+        model_name=config.model_name,
+        model_version=str(version.number),
+        drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
+        predictions_path=str(metadata["predictions_path"]),
+        scored_by=str(metadata["scored_by"]),
+    )
+
+
+def run_continuous_training(
+    config: RunConfig[ContinuousTrainingParameters], stack: ActiveStack
+) -> ContinuousTrainingSummary:
+    """Drift check; on drift, the training pipeline on the production data plus the batch, then the
+    deployment pipeline if the new version was promoted and the stack can deploy."""
+    from zenml import log_metadata
+
+    from pipelines.continuous_training import continuous_training
+
+    params = config.parameters
+    # Both follow-up configs are read before anything runs, so a bad one costs no drift check.
+    training_config = load_run_config(config.path.parent / params.training_config, TrainingParameters)
+    deployment_config = load_run_config(config.path.parent / params.deployment_config, DeploymentParameters)
+    version = production_version(config.model_name)
+    run = _run(
+        continuous_training,
+        zenml_run_options(config, None, ()),
+        data=params.data,
+        validation=params.validation,
+        drift=params.drift,
+        monitoring=params.monitoring,
+    ).get_hydrated_version()
+    decision: RetrainDecision = run.steps["decide_retraining"].outputs["retrain_decision"][0].load()
+    summary = ContinuousTrainingSummary(
+        run_name=run.name,
+        stack=stack.name,
+        model_name=config.model_name,
+        model_version=str(version.number),
+        drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
+        decision=decision,
+        training=None,
+        deployment=None,
+        not_redeployed_because=None,
+    )
+    if not decision.retrain:
+        return summary
+    reference = version.get_data_artifact("validated_data")
+    if reference is None:
+        raise ConfigError(f"model '{config.model_name}' version {version.number} has no validated_data")
+    batch = run.steps["validate_new_batch"].outputs["batch"][0]
+    data = training_config.parameters.data.model_copy(
+        update={
+            "source": ArtifactsSource(kind="artifacts", ids=[str(reference.id), str(batch.id)]),
+            "target": params.data.target,
+        }
+    )
+    retraining = replace(
+        training_config,
+        zenml_options={**training_config.zenml_options, "model": _same_model(training_config, config)},
+        parameters=training_config.parameters.model_copy(update={"data": data}),
+    )
+    training = run_training(retraining, stack)
+    log_metadata(
+        metadata={"retrain_run": training.run_name, "retrained_version": training.model_version},
+        run_id_name_or_prefix=run.id,
+    )
+    summary = replace(summary, training=training)
+    reason = _why_not_redeploy(training, params.redeploy)
+    if reason is not None:
+        return replace(summary, not_redeployed_because=reason)
+    deployment = run_deployment(
+        replace(
+            deployment_config,
+            zenml_options={
+                **deployment_config.zenml_options,
+                "model": {"name": config.model_name, "version": "production"},
+            },
+        ),
+        stack,
+    )
+    log_metadata(metadata={"redeployed_url": deployment.prediction_url}, run_id_name_or_prefix=run.id)
+    return replace(summary, deployment=deployment)
+
+
+def _same_model(training: RunConfig[TrainingParameters], ct: RunConfig[Any]) -> dict[str, Any]:
+    """The training config's model section, pointed at the model continuous training watches."""
+    return {**training.zenml_options["model"], "name": ct.model_name}
+
+
+def _why_not_redeploy(training: TrainingSummary, redeploy: bool) -> str | None:
+    from zenml.client import Client
+
+    if not training.decision.promoted:
+        return f"version {training.model_version} was not promoted"
+    if not redeploy:
+        return "redeploy is off in the config"
+    if Client().active_stack.model_deployer is None:
+        return "the active stack has no model deployer"
+    return None
 
 
 def production_version(model_name: str) -> Any:

@@ -143,3 +143,56 @@ def deployed_base_url(deployer: Any, model_name: str) -> str:
     raise ConfigError(
         f"no running deployment of '{model_name}'; run `python run.py --pipeline deployment` first"
     )
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """One deployment of a model as the stack's deployer sees it."""
+
+    model_name: str
+    model_version: str
+    base_url: str | None
+    running: bool
+    metrics_url: str | None
+
+
+def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus]:
+    """What the local deployer serves for `model_name`; a Seldon deployment is asked of the cluster."""
+    if deployer is None:
+        raise ConfigError("the active stack has no model deployer")
+    if deployer.flavor == "seldon":
+        from lifecycle.seldon_manifest import kubernetes_name
+
+        name = kubernetes_name(model_name, what="model name")
+        found = deployer.seldon_client.get_deployment(name=name)
+        return [
+            DeploymentStatus(
+                model_name=model_name,
+                model_version=found.metadata.labels.get("zenml.model_version", "?"),
+                base_url=deployed_base_url(deployer, model_name),
+                running=found.is_available(),
+                metrics_url=None,
+            )
+        ]
+    from lifecycle import mlserver_adapter
+
+    return [
+        DeploymentStatus(
+            model_name=model_name,
+            model_version=service.config.model_version,
+            base_url=service.base_url,
+            running=service.is_running,
+            metrics_url=mlserver_adapter.metrics_url(deployer.repository(model_name)),
+        )
+        for service in deployer.services_of(model_name)
+    ]
+
+
+def stop_deployments(deployer: Any, model_name: str) -> int:
+    """Stop and remove the local deployments of `model_name`; returns how many there were."""
+    if deployer is None or deployer.flavor != "mlserver":
+        raise ConfigError("`deployment stop` stops local MLServer deployments; use kubectl for Seldon")
+    services = deployer.services_of(model_name)
+    for service in services:
+        deployer.delete_model_server(service.uuid, force=True)
+    return len(services)

@@ -176,7 +176,7 @@ def test_predict_command_writes_the_predictions(endpoint: str, tmp_path: Path) -
     ok(result)
     written = pd.read_parquet(out)
     assert len(written) == 7
-    assert list(written.columns) == ["label", "proba_0", "proba_1", "model_version"]
+    assert list(written.columns) == ["prediction", "proba_0", "proba_1", "model_version"]
     np.testing.assert_allclose(written[["proba_0", "proba_1"]].sum(axis=1), 1.0)
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 RUN = str(PROJECT_ROOT / "run.py")
+ALL_PIPELINES = "training, deployment, batch-inference, continuous-training"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -43,9 +44,9 @@ def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
     [
         (
             ("--pipeline", "nope"),
-            "error: --pipeline: unknown pipeline 'nope'; choose one of: training, deployment",
+            f"error: --pipeline: unknown pipeline 'nope'; choose one of: {ALL_PIPELINES}",
         ),
-        (("--config", "x.yaml"), "error: --pipeline is required; choose one of: training, deployment"),
+        (("--config", "x.yaml"), f"error: --pipeline is required; choose one of: {ALL_PIPELINES}"),
         (
             ("--pipeline", "training", "--config", "/no/such.yaml"),
             "error: config file '/no/such.yaml': no such file",
@@ -54,14 +55,32 @@ def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
             ("--pipeline", "training", "--data", "/no/such.csv"),
             "error: --data: data file '/no/such.csv': no such file",
         ),
+        (
+            ("--pipeline", "batch-inference", "--data", "/no/batch.csv"),
+            "error: --data: data file '/no/batch.csv': no such file",
+        ),
+        (
+            ("--pipeline", "batch-inference", "--dry-run", "--manifest-out", "x.yaml"),
+            "error: --dry-run and --manifest-out PATH go together, with --pipeline deployment",
+        ),
+        (("simulate", "--drift", "-1", "--out", "/tmp/x.csv"), "error: --drift: -1.0 is negative"),
     ],
-    ids=["unknown-pipeline", "no-pipeline", "missing-config", "missing-data"],
+    ids=[
+        "unknown-pipeline",
+        "no-pipeline",
+        "missing-config",
+        "missing-data",
+        "missing-batch",
+        "dry-run-elsewhere",
+        "negative-drift",
+    ],
 )
 def test_mistakes_get_one_line_and_exit_1(args: tuple[str, ...], expected: str) -> None:
     result = run(*args)
 
     assert result.returncode == 1
-    assert result.stderr.strip() == expected
+    assert result.stderr.strip().startswith(expected)
+    assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
 
 
@@ -107,3 +126,71 @@ def test_data_file_of_unknown_type_is_refused(tmp_path: Path) -> None:
         result.stderr.strip()
         == f"error: --data {data}: unsupported file type '.xlsx'; use .csv, .tsv or .parquet"
     )
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "yaml_text", "expected"),
+    [
+        (
+            "batch-inference",
+            "model: {name: m}\nparameters: {drift: {drift_share: 0}}\n",
+            "parameters.drift.drift_share: Input should be greater than 0",
+        ),
+        (
+            "batch-inference",
+            "model: {name: m}\nparameters: {scoring: {mode: cloud}}\n",
+            "parameters.scoring.mode: Input should be 'auto', 'endpoint' or 'in_process'",
+        ),
+        (
+            "batch-inference",
+            "model: {name: m}\nparameters: {monitoring: {pushgateway_url: 'localhost:9091'}}\n",
+            "parameters.monitoring.pushgateway_url: must start with http:// or https://",
+        ),
+        (
+            "continuous-training",
+            "model: {name: m}\nparameters: {drift: {sample_rows: 10}}\n",
+            "parameters.drift.sample_rows: Input should be greater than or equal to 1000",
+        ),
+        (
+            "continuous-training",
+            "model: {name: m}\nparameters: {retrain_every: 3}\n",
+            "parameters.retrain_every: unknown key",
+        ),
+    ],
+    ids=["zero-share", "unknown-mode", "pushgateway-not-url", "tiny-sample", "unknown-key"],
+)
+def test_invalid_drift_configs_name_the_key(
+    tmp_path: Path, pipeline: str, yaml_text: str, expected: str
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml_text)
+
+    result = run("--pipeline", pipeline, "--config", str(config))
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {config}: {expected}"
+
+
+def test_continuous_training_with_a_missing_training_config_names_it(tmp_path: Path) -> None:
+    config = tmp_path / "ct.yaml"
+    config.write_text("model: {name: m}\nparameters: {training_config: nowhere.yaml}\n")
+
+    result = run("--pipeline", "continuous-training", "--config", str(config))
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: config file '{tmp_path / 'nowhere.yaml'}': no such file"
+
+
+def test_simulate_writes_a_seeded_batch(tmp_path: Path) -> None:
+    import pandas as pd
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.parquet"
+
+    results = [
+        run("simulate", "--drift", "0.5", "--rows", "40", "--seed", "3", "--out", str(p))
+        for p in (first, second)
+    ]
+
+    assert all(r.returncode == 0 for r in results)
+    assert results[0].stdout.strip() == f"40 rows (drift 0.5, seed 3) written to {first}"
+    pd.testing.assert_frame_equal(pd.read_csv(first), pd.read_parquet(second), check_exact=False, rtol=1e-12)
