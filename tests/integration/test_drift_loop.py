@@ -330,6 +330,32 @@ def query(prometheus: str, promql: str, timeout: float = 60) -> list[dict[str, A
         time.sleep(0.5)
 
 
+def dashboard_answers(prometheus: str, model: str) -> set[str]:
+    """Run every query of monitoring/grafana-dashboard.json; each must be valid PromQL. Returns the
+    titles of the panels whose first query has data."""
+    dashboard = json.loads((PROJECT_ROOT / "monitoring" / "grafana-dashboard.json").read_text())
+    with_data = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            promql = target["expr"].replace("$model", model)
+            answer = requests.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5).json()
+            assert answer["status"] == "success", (panel["title"], promql, answer)
+            if target["refId"] == "A" and answer["data"]["result"]:
+                with_data.add(panel["title"])
+    return with_data
+
+
+def test_shipped_prometheus_config_is_valid() -> None:
+    result = subprocess.run(
+        ["promtool", "check", "config", str(PROJECT_ROOT / "monitoring" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
     batches: dict[str, Path],
     configs: Callable[..., Path],
@@ -392,6 +418,13 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         assert float(share[0]["value"][1]) == pytest.approx(batch_run.run_metadata["drift_share"])
         served = query(prometheus, f'model_infer_request_success_total{{model="{model}"}}')
         assert sum(float(series["value"][1]) for series in served) >= 1
+        answered = dashboard_answers(prometheus, model)
+        for title in (
+            "Inference requests per second",
+            "Drift share of the last batch",
+            "Per-column drift score",
+        ):
+            assert any(title in panel for panel in answered), answered
     finally:
         run_cli("deployment", "stop", "--model-name", model)
     assert "is not deployed" in run_cli("deployment", "status", "--model-name", model).stdout
