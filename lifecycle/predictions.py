@@ -23,7 +23,8 @@ def predictions_frame(predictions: Predictions) -> pd.DataFrame:
     frame = pd.DataFrame({PREDICTION_COLUMN: predictions.labels})
     for index, name in enumerate(predictions.classes):
         frame[f"proba_{name}"] = predictions.probabilities[:, index]
-    frame[VERSION_COLUMN] = predictions.model_version
+    # One value for every row: a categorical column stores it once, in memory and in Parquet.
+    frame[VERSION_COLUMN] = pd.Categorical([predictions.model_version] * len(frame))
     return frame
 
 
@@ -58,7 +59,7 @@ def with_predictions(rows: pd.DataFrame, predictions: Predictions) -> pd.DataFra
             "rename it in the input"
         )
     answers.index = rows.index
-    return pd.concat([rows, answers], axis=1)
+    return pd.concat([rows, answers], axis=1, copy=False)
 
 
 def predict_file(data: Path, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:

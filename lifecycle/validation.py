@@ -173,8 +173,8 @@ def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check
 
 def _is_finite(values: pd.Series) -> pd.Series:
     """True where a value is not +/-inf; values that are not numbers are the dtype check's job."""
-    numbers = pd.Series(pd.to_numeric(values, errors="coerce"), index=values.index, dtype="float64")
-    return ~numbers.isin([np.inf, -np.inf])
+    numbers = pd.Series(pd.to_numeric(values, errors="coerce"), index=values.index)
+    return pd.Series(~np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan)), index=values.index)
 
 
 def _validate(frame: pd.DataFrame, schema: FeatureSchema, rules: pa.DataFrameSchema) -> pd.DataFrame:

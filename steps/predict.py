@@ -14,11 +14,12 @@ from lifecycle.errors import ConfigError
 from lifecycle.predictions import score_in_process, score_on_endpoint, with_predictions, write_table
 from lifecycle.v2_client import V2Client, V2RequestError
 from stacks.deployers import deployed_base_url
+from steps.materializers import HashedDataFrameMaterializer
 
 logger = get_logger(__name__)
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, output_materializers={"predictions": HashedDataFrameMaterializer})
 def predict_batch(
     batch: pd.DataFrame, scoring: ScoringConfig, output: OutputConfig
 ) -> Annotated[pd.DataFrame, "predictions"]:
