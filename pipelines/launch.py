@@ -25,7 +25,7 @@ from lifecycle.config import (
 from lifecycle.drift import DriftResult, RetrainDecision
 from lifecycle.errors import ConfigError, UserFacingError
 from lifecycle.promotion import PromotionDecision
-from lifecycle.run_config import RunConfig, load_run_config
+from lifecycle.run_config import RunConfig, load_run_config, with_overrides
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,13 @@ def run_continuous_training(
 
     params = config.parameters
     # Both follow-up configs are read before anything runs, so a bad one costs no drift check.
-    training_config = load_run_config(config.path.parent / params.training_config, TrainingParameters)
-    deployment_config = load_run_config(config.path.parent / params.deployment_config, DeploymentParameters)
+    folder, model = config.path.parent, config.model_name
+    training_config = with_overrides(
+        load_run_config(folder / params.training_config, TrainingParameters), model_name=model
+    )
+    deployment_config = with_overrides(
+        load_run_config(folder / params.deployment_config, DeploymentParameters), model_name=model
+    )
     version = production_version(config.model_name)
     run = _run(
         continuous_training,
@@ -214,22 +219,8 @@ def run_continuous_training(
     )
     if not decision.retrain:
         return summary
-    reference = version.get_data_artifact("validated_data")
-    if reference is None:
-        raise ConfigError(f"model '{config.model_name}' version {version.number} has no validated_data")
     batch = run.steps["validate_new_batch"].outputs["batch"][0]
-    data = training_config.parameters.data.model_copy(
-        update={
-            "source": ArtifactsSource(kind="artifacts", ids=[str(reference.id), str(batch.id)]),
-            "target": params.data.target,
-        }
-    )
-    retraining = replace(
-        training_config,
-        zenml_options={**training_config.zenml_options, "model": _same_model(training_config, config)},
-        parameters=training_config.parameters.model_copy(update={"data": data}),
-    )
-    training = run_training(retraining, stack)
+    training = run_training(_on_reference_and_batch(training_config, version, batch, params), stack)
     log_metadata(
         metadata={"retrain_run": training.run_name, "retrained_version": training.model_version},
         run_id_name_or_prefix=run.id,
@@ -238,23 +229,21 @@ def run_continuous_training(
     reason = _why_not_redeploy(training, params.redeploy)
     if reason is not None:
         return replace(summary, not_redeployed_because=reason)
-    deployment = run_deployment(
-        replace(
-            deployment_config,
-            zenml_options={
-                **deployment_config.zenml_options,
-                "model": {"name": config.model_name, "version": "production"},
-            },
-        ),
-        stack,
-    )
+    deployment = run_deployment(deployment_config, stack)
     log_metadata(metadata={"redeployed_url": deployment.prediction_url}, run_id_name_or_prefix=run.id)
     return replace(summary, deployment=deployment)
 
 
-def _same_model(training: RunConfig[TrainingParameters], ct: RunConfig[Any]) -> dict[str, Any]:
-    """The training config's model section, pointed at the model continuous training watches."""
-    return {**training.zenml_options["model"], "name": ct.model_name}
+def _on_reference_and_batch(
+    training: RunConfig[TrainingParameters], version: Any, batch: Any, params: ContinuousTrainingParameters
+) -> RunConfig[TrainingParameters]:
+    """The training config reading the production version's validated data plus the new batch."""
+    reference = version.get_data_artifact("validated_data")
+    if reference is None:
+        raise ConfigError(f"model version {version.number} has no validated_data to retrain on")
+    source = ArtifactsSource(kind="artifacts", ids=[str(reference.id), str(batch.id)])
+    data = training.parameters.data.model_copy(update={"source": source, "target": params.data.target})
+    return replace(training, parameters=training.parameters.model_copy(update={"data": data}))
 
 
 def _why_not_redeploy(training: TrainingSummary, redeploy: bool) -> str | None:
