@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
+from zenml.stack import Stack
 
 from tests.integration.conftest import last_line, make_multiclass_frame
 
@@ -258,6 +259,7 @@ def test_seldon_stack_registers_offline_from_the_environment(
     assert deployer.configuration.get("kubernetes_context") is None
     assert store.configuration["path"] == "s3://team-bucket/zenml"
     assert Client().active_stack_model.name == active
+    Stack.from_model(stack).validate()  # what `zenml stack set seldon` and a run check first
 
 
 def test_stack_chosen_by_the_user_is_kept_even_without_tracker(cli: Cli) -> None:
