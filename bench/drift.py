@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.figures import Figure, report  # noqa: E402
+
 N_NUMERIC, N_CATEGORICAL = 27, 3
 
 
@@ -50,7 +54,6 @@ def make_frames(rows: int, seed: int) -> tuple[object, object, object]:
 
 def child(rows: int, sample_rows: int | None) -> None:
     """In the child: build the data, time one drift check, print its figures as JSON."""
-    sys.path.insert(0, str(ROOT))
     from lifecycle.drift import DriftConfig, check_drift
 
     reference, batch, schema = make_frames(rows, seed=0)
@@ -97,20 +100,47 @@ def main() -> None:
         return
     sampled = measure(args.rows, args.sample_rows)
     full = measure(args.rows, None)
-    print(f"Drift check, {args.rows:,} rows x {N_NUMERIC + N_CATEGORICAL} columns per side (2 cores)\n")
-    print("| run | wall s | peak GB | drift share | drifted columns | dataset drift |")
-    print("|---|---|---|---|---|---|")
-    for name, figures in (
-        (f"sampled to {args.sample_rows:,} rows a side", sampled),
-        ("full (baseline)", full),
-    ):
-        print(
-            f"| {name} | {figures['seconds']:.1f} | {figures['peak_gb']:.2f} | {figures['drift_share']:.3f} "
-            f"| {int(figures['drifted'])} | {bool(figures['dataset_drift'])} |"
-        )
-    print(
-        f"\nsampled / full: time {sampled['seconds'] / full['seconds']:.2f}x, "
-        f"peak memory {sampled['peak_gb'] / full['peak_gb']:.2f}x; targets <= 60 s and <= 4 GB"
+    size = f"{args.rows:,} x {N_NUMERIC + N_CATEGORICAL}"
+    sampled_name = f"sampled to {args.sample_rows:,} rows a side"
+    report(
+        [
+            Figure("drift check", f"{size}, {sampled_name}: wall", sampled["seconds"], "s", 60.0, "target"),
+            Figure(
+                "drift check", f"{size}, {sampled_name}: peak memory", sampled["peak_gb"], "GB", 4.0, "target"
+            ),
+            Figure(
+                "drift check",
+                f"{size}, sampled vs full: wall",
+                sampled["seconds"],
+                "s",
+                full["seconds"],
+                "full",
+            ),
+            Figure(
+                "drift check",
+                f"{size}, sampled vs full: peak",
+                sampled["peak_gb"],
+                "GB",
+                full["peak_gb"],
+                "full",
+            ),
+            Figure(
+                "drift check",
+                f"{size}, sampled vs full: drift share",
+                sampled["drift_share"],
+                "",
+                full["drift_share"],
+                "full",
+            ),
+            Figure(
+                "drift check",
+                f"{size}, sampled vs full: drifted columns",
+                sampled["drifted"],
+                "",
+                full["drifted"],
+                "full",
+            ),
+        ]
     )
 
 

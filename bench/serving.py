@@ -28,6 +28,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.figures import Figure, report  # noqa: E402
+
 MODEL = "breast_cancer_classifier"
 
 
@@ -150,12 +153,12 @@ def main() -> None:
         try:
             mlflow_url = f"http://127.0.0.1:{mlflow_port}"
             wait_ready(f"{mlflow_url}/ping")
-            table = measure(mlserver, mlflow_url, one, thousand, args.seconds, folder, model_file)
+            figures = measure(mlserver, mlflow_url, one, thousand, args.seconds, folder, model_file)
         finally:
             os.killpg(mlflow_server.pid, signal.SIGTERM)
             mlflow_server.wait(timeout=30)
             stop_deployments(env)
-    print(table)
+    report(figures)
 
 
 def model_locations(env: dict[str, str], folder: Path) -> tuple[str, str, Path]:
@@ -204,40 +207,32 @@ def measure(
     seconds: int,
     folder: Path,
     model_file: Path,
-) -> str:
+) -> list[Figure]:
     v2_url = f"{mlserver}/v2/models/{MODEL}/infer"
     invocations = f"{mlflow_url}/invocations"
-    lines = [
-        f"| serving benchmark ({os.cpu_count()} cores, {seconds} s per run) | MLServer (V2) | "
-        "mlflow models serve | ratio |",
-        "|---|---|---|---|",
-    ]
+    mlflow = "mlflow models serve"
+    figures = []
     for connections in (1, 8):
         ours = wrk(v2_url, v2_body(one), connections, seconds, folder)
         theirs = wrk(invocations, mlflow_body(one), connections, seconds, folder)
-        lines.append(
-            f"| 1 row, {connections} conn: requests/s | {ours['rps']:.0f} | {theirs['rps']:.0f} | "
-            f"{ours['rps'] / theirs['rps']:.2f}x |"
-        )
-        lines.append(
-            f"| 1 row, {connections} conn: p50 / p99 ms | {ours['p50']:.1f} / {ours['p99']:.1f} | "
-            f"{theirs['p50']:.1f} / {theirs['p99']:.1f} | |"
-        )
-        lines.append(
-            f"| 1 row, {connections} conn: errors | {ours['errors']:.0f} | {theirs['errors']:.0f} | |"
-        )
+        case = f"1 row, {connections} conn"
+        figures += [
+            Figure("serving", f"{case}: requests/s", ours["rps"], "req/s", theirs["rps"], mlflow),
+            Figure("serving", f"{case}: p50 latency", ours["p50"], "ms", theirs["p50"], mlflow),
+            Figure("serving", f"{case}: p99 latency", ours["p99"], "ms", theirs["p99"], mlflow),
+            Figure("serving", f"{case}: errors", ours["errors"], "", theirs["errors"], mlflow),
+        ]
     ours = wrk(v2_url, v2_body(thousand), 1, seconds, folder)
     theirs = wrk(invocations, mlflow_body(thousand), 1, seconds, folder)
     in_process = in_process_rows_per_second(model_file, thousand)
-    lines.append(
-        f"| 1,000-row requests: rows/s | {ours['rps'] * 1000:.0f} | {theirs['rps'] * 1000:.0f} | "
-        f"{ours['rps'] / theirs['rps']:.2f}x |"
-    )
-    lines.append(
-        f"| 1,000-row requests vs in-process predict_proba ({in_process:.0f} rows/s) | "
-        f"{ours['rps'] * 1000 / in_process:.2f}x | {theirs['rps'] * 1000 / in_process:.2f}x | |"
-    )
-    return "\n".join(lines)
+    rows_per_second = ours["rps"] * 1000
+    return [
+        *figures,
+        Figure(
+            "serving", "1,000-row requests: rows/s", rows_per_second, "rows/s", theirs["rps"] * 1000, mlflow
+        ),
+        Figure("serving", "1,000-row requests: rows/s", rows_per_second, "rows/s", in_process, "in-process"),
+    ]
 
 
 def in_process_rows_per_second(model_file: Path, frame: pd.DataFrame, repeats: int = 20) -> float:

@@ -24,6 +24,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.figures import Figure, report  # noqa: E402
+
 PYTHON = sys.executable
 
 
@@ -78,20 +82,19 @@ def main() -> None:
             model_name = ["--model-name", "bench_synthetic"] if extra else []
             pipeline_s = median_time([*run, "--no-cache", *extra, *model_name], env, args.repeats)
             plain_s = median_time([*plain, *extra], env, args.repeats)
-            rows.append((f"training pipeline vs plain script, {label}", pipeline_s, plain_s))
+            rows.append((f"pipeline, {label}", pipeline_s, plain_s))
         timed(run, env)
         cached_s = median_time(run, env, args.repeats)
         help_s = median_time([PYTHON, "run.py", "--help"], env, max(args.repeats, 5))
 
-    print(f"\n| benchmark ({os.cpu_count()} cores) | run | baseline | ratio |")
-    print("|---|---|---|---|")
-    for name, measured, baseline in rows:
-        print(f"| {name} | {measured:.1f} s | {baseline:.1f} s | {measured / baseline:.2f}x |")
-    print(
-        f"| fully cached `run.py --pipeline training` (target 5 s) | {cached_s:.1f} s | 5.0 s | "
-        f"{cached_s / 5:.2f}x |"
+    figures = [
+        Figure("training", name, measured, "s", baseline, "plain script") for name, measured, baseline in rows
+    ]
+    figures.append(
+        Figure("training", "fully cached `run.py --pipeline training`", cached_s, "s", 5.0, "target")
     )
-    print(f"| `run.py --help` (target 1 s) | {help_s:.2f} s | 1.0 s | {help_s:.2f}x |")
+    figures.append(Figure("training", "`run.py --help`", help_s, "s", 1.0, "target"))
+    report(figures)
 
 
 if __name__ == "__main__":

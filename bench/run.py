@@ -1,0 +1,59 @@
+"""Run every benchmark of the project, each in its own process, and print one Markdown table.
+
+Usage: python bench/run.py [--out PATH] [--only NAME ...]
+The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up), serving (MLServer
+vs `mlflow models serve`), batch inference (vs raw in-process predict) and the drift check (sampled
+vs full, against the 60 s / 4 GB targets). The README's "Performance" section quotes this table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.figures import FIGURES_FILE_ENV, Figure, table
+
+BENCH = Path(__file__).resolve().parent
+BENCHMARKS = ("training", "serving", "batch_inference", "drift")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    args = parser.parse_args()
+
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as scratch:
+        collected = Path(scratch) / "figures.jsonl"
+        for name in args.only:
+            print(f"== {name}", file=sys.stderr, flush=True)
+            subprocess.run(
+                [sys.executable, str(BENCH / f"{name}.py")],
+                env={**os.environ, FIGURES_FILE_ENV: str(collected)},
+                stdout=sys.stderr,
+                check=True,
+            )
+        figures = [Figure(**json.loads(line)) for line in collected.read_text().splitlines()]
+    minutes = (time.perf_counter() - started) / 60
+    text = (
+        f"Benchmarks on {os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), "
+        f"{minutes:.0f} min in all\n\n{table(figures)}\n"
+    )
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
