@@ -16,6 +16,9 @@ from lifecycle.v2_client import Predictions, V2Client
 
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"
+# In-process scoring goes through large frames this many rows at a time, so scikit-learn's
+# temporaries (one-hot blocks, scaled copies) stay a few hundred MB at most.
+IN_PROCESS_SLICE_ROWS = 100_000
 
 
 def predictions_frame(predictions: Predictions) -> pd.DataFrame:
@@ -29,15 +32,11 @@ def predictions_frame(predictions: Predictions) -> pd.DataFrame:
 
 
 def score_in_process(model: Any, features: pd.DataFrame, model_version: str) -> Predictions:
-    """What the served model answers (label = the most probable class), computed here.
-
-    Large frames go through in slices, so scikit-learn's temporaries stay small.
-    """
-    slice_rows = 100_000
+    """What the served model answers (label = the most probable class), computed here."""
     probabilities = np.vstack(
         [
-            model.predict_proba(features.iloc[start : start + slice_rows])
-            for start in range(0, max(len(features), 1), slice_rows)
+            model.predict_proba(features.iloc[start : start + IN_PROCESS_SLICE_ROWS])
+            for start in range(0, max(len(features), 1), IN_PROCESS_SLICE_ROWS)
         ]
     )
     classes = np.asarray(model.classes_)
