@@ -161,10 +161,14 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
     if deployer is None:
         raise ConfigError("the active stack has no model deployer")
     if deployer.flavor == "seldon":
+        from zenml.integrations.seldon.seldon_client import SeldonDeploymentNotFoundError
+
         from lifecycle.seldon_manifest import kubernetes_name
 
-        name = kubernetes_name(model_name, what="model name")
-        found = deployer.seldon_client.get_deployment(name=name)
+        try:
+            found = deployer.seldon_client.get_deployment(name=kubernetes_name(model_name, what="model name"))
+        except SeldonDeploymentNotFoundError:
+            return []
         return [
             DeploymentStatus(
                 model_name=model_name,
