@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,6 +27,13 @@ def run_cli(*args: str, timeout: float = CLI_TIMEOUT_SECONDS) -> subprocess.Comp
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def last_line(text: str) -> str:

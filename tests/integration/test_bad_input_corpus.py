@@ -7,7 +7,6 @@ on 127.0.0.1, started here and stopped after) gives the same answers as before.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from zenml.enums import ModelStages
 
 from lifecycle.v2_client import V2Client, encode_request
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, run_cli
+from tests.integration.conftest import free_port, last_line, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +29,6 @@ MODEL = "corpus_model"
 MAX_ROWS = 40
 DEMO = load_breast_cancer(as_frame=True).frame
 PROBE = DEMO.drop(columns="target").iloc[:5]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def production_id() -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 import requests
 
 from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +31,6 @@ report = run.steps["check_data_drift"].outputs["drift_report"][0]
 share = run.run_metadata["drift_share"]
 print(json.dumps({"run": str(run.id), "report": str(report.id), "drift_share": share}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,18 +31,12 @@ from zenml.stack.stack_component import StackComponent
 
 from lifecycle.v2_client import V2Client, encode_request
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, run_cli
+from tests.integration.conftest import free_port, last_line, run_cli
 
 pytestmark = pytest.mark.integration
 
 MODEL = "served_classifier"
 MAX_ROWS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def features(rows: int, offset: int = 0) -> pd.DataFrame:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, run_cli
+from tests.integration.conftest import free_port, last_line, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +33,6 @@ SERVER_START_SECONDS = 60
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def production(model: str) -> Any:
