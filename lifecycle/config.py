@@ -225,7 +225,7 @@ class ServingConfig(StrictModel):
     port: int = Field(default=8585, ge=1024, le=65535)
     parallel_workers: int = Field(default=0, ge=0)
     max_rows: int = Field(default=100_000, ge=1)
-    max_batch_size: int = Field(default=16, ge=1)
+    max_batch_size: int = Field(default=1, ge=1)
     max_batch_time_ms: float = Field(default=2.0, ge=0)
     timeout_seconds: int = Field(default=180, ge=5)
 
