@@ -172,6 +172,11 @@ def kubernetes_name(raw: str, *, what: str, prefix: str = "sdep-") -> str:
     return name
 
 
+def seldon_deployment_name(name: str) -> str:
+    """The SeldonDeployment's metadata.name for a deployment called `name` (the model's name)."""
+    return kubernetes_name(name, what="deployment name")
+
+
 def render_seldon_deployment(
     deployment_name: str,
     model_name: str,
@@ -201,7 +206,7 @@ def render_seldon_deployment(
             f"ZenML's Seldon integration cannot be imported ({error}); install the project's `seldon` extra"
         ) from error
 
-    name = kubernetes_name(deployment_name, what="deployment name")
+    name = seldon_deployment_name(deployment_name)
     config = SeldonDeploymentConfig(
         model_uri=model_uri,
         model_name=model_name,

@@ -132,9 +132,9 @@ def deployed_base_url(deployer: Any, model_name: str) -> str:
     if deployer is None:
         raise ConfigError("the active stack has no model deployer; pass --url")
     if deployer.flavor == "seldon":
-        from lifecycle.seldon_manifest import kubernetes_name, seldon_prediction_url
+        from lifecycle.seldon_manifest import seldon_deployment_name, seldon_prediction_url
 
-        name = kubernetes_name(model_name, what="model name")
+        name = seldon_deployment_name(model_name)
         return seldon_prediction_url(deployer.config.base_url, deployer.seldon_client.namespace, name)
     for service in deployer.find_model_server(running=True):
         base_url = getattr(service, "base_url", None)
@@ -163,10 +163,10 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
     if deployer.flavor == "seldon":
         from zenml.integrations.seldon.seldon_client import SeldonDeploymentNotFoundError
 
-        from lifecycle.seldon_manifest import kubernetes_name
+        from lifecycle.seldon_manifest import seldon_deployment_name
 
         try:
-            found = deployer.seldon_client.get_deployment(name=kubernetes_name(model_name, what="model name"))
+            found = deployer.seldon_client.get_deployment(name=seldon_deployment_name(model_name))
         except SeldonDeploymentNotFoundError:
             return []
         return [
