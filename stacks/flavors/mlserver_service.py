@@ -2,15 +2,18 @@
 
 The daemon (a ZenML process) starts MLServer from the serving environment as its child, passes
 SIGTERM on, and exits with it; so ZenML's start, stop and status work on MLServer, and the
-server outlives the process that deployed it.
+server outlives the process that deployed it. A server that ignores SIGTERM (a wedged batcher was
+seen to) is killed after a grace period, and it is killed outright if the daemon itself dies.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ class MLServerDeploymentConfig(LocalDaemonServiceConfig):
     host: str = "127.0.0.1"
     port: int = 8585
     parallel_workers: int = 0
+    stop_grace_seconds: float = 10.0
 
 
 class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
@@ -99,20 +103,36 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
         mlserver_adapter.write_server_settings(
             repository, host, mlserver_adapter.ServerPorts(http, grpc, metrics), self.config.parallel_workers
         )
-        server = subprocess.Popen(
-            mlserver_adapter.mlserver_command(Path(self.config.serving_python), repository),
-            env=mlserver_adapter.mlserver_environment(),
-            preexec_fn=_die_with_parent,
-        )
+        command = mlserver_adapter.mlserver_command(Path(self.config.serving_python), repository)
+        sys.exit(supervise(command, mlserver_adapter.mlserver_environment(), self.config.stop_grace_seconds))
 
-        def forward(signum: int, _frame: object) -> None:
-            server.send_signal(signum)
 
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        sys.exit(server.wait())
+def supervise(command: list[str], env: dict[str, str], grace_seconds: float) -> int:
+    """Run `command` as a child, pass SIGTERM/SIGINT on, kill it if still alive `grace_seconds` later.
+
+    The child gets its own process group, so the kill also reaches MLServer's worker processes.
+    Returns the child's exit code.
+    """
+    server = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True)
+
+    def kill_if_running() -> None:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+
+    def forward(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+        timer = threading.Timer(grace_seconds, kill_if_running)
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return server.wait()
 
 
 def _die_with_parent() -> None:
-    """Runs in the MLServer child: if the daemon is killed (-9), MLServer goes with it."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """Runs in the MLServer child: if the daemon is killed (-9), MLServer is killed with it.
+
+    SIGKILL, not SIGTERM: a server wedged enough to need this would ignore a polite signal.
+    """
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
