@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.config import MetricName, PromotionConfig
@@ -90,3 +93,14 @@ def decide_promotion(
         champion_score=champion_score,
         **evidence,  # type: ignore[arg-type]
     )
+
+
+def promotion_lock(model_name: str, folder: Path, timeout_seconds: float = 600) -> FileLock:
+    """A lock held while one run reads production, decides and promotes, so two runs at once
+    decide one after the other and the second compares itself with the first's result.
+
+    It serialises runs that share `folder` (the ZenML config folder: one machine); runs on
+    different machines against one ZenML server are not serialised by it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / f"promote-{model_name}.lock", timeout=timeout_seconds)

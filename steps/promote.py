@@ -3,19 +3,21 @@
 Never cached: production may have changed since an earlier run with the same inputs.
 """
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
+from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
 
 from lifecycle.config import PromotionConfig
 from lifecycle.metrics import compute_metrics
 from lifecycle.modeling import prepare_features
-from lifecycle.promotion import Champion, PromotionDecision, decide_promotion
+from lifecycle.promotion import Champion, PromotionDecision, decide_promotion, promotion_lock
 from lifecycle.validation import FeatureSchema
 
 logger = get_logger(__name__)
@@ -31,19 +33,22 @@ def promote_model(
 ) -> Annotated[PromotionDecision, "promotion_decision"]:
     context = get_step_context()
     challenger_artifact = context.inputs["model"][0]
-    champion = _current_champion(context.model.name, challenger_artifact.id, test_set, feature_schema)
-    decision = decide_promotion(metrics, champion, config)
-    log_metadata(
-        metadata={
-            **metrics,
-            **challenger_artifact.run_metadata,
-            "n_test_rows": len(test_set),
-            "promotion": decision.model_dump(),
-        },
-        infer_model=True,
-    )
+    locks = Path(GlobalConfiguration().config_directory) / "locks"
+    with promotion_lock(context.model.name, locks):
+        champion = _current_champion(context.model.name, challenger_artifact.id, test_set, feature_schema)
+        decision = decide_promotion(metrics, champion, config)
+        log_metadata(
+            metadata={
+                **metrics,
+                **challenger_artifact.run_metadata,
+                "n_test_rows": len(test_set),
+                "promotion": decision.model_dump(),
+            },
+            infer_model=True,
+        )
+        if decision.promoted:
+            context.model.set_stage(ModelStages.PRODUCTION, force=True)
     if decision.promoted:
-        context.model.set_stage(ModelStages.PRODUCTION, force=True)
         logger.info("Promoted version %s to production: %s", context.model.version, decision.reason)
     else:
         logger.info("Not promoted: %s", decision.reason)

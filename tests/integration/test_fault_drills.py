@@ -1,0 +1,97 @@
+"""Fault drills on the embedded stack: a training run killed with -9 mid-way, and two runs at once.
+
+Each drill trains a model of its own name, so production of the other tests' models is untouched.
+(The S3 server dying mid-run is drilled in test_local_servers; a killed MLServer and a model that
+fails readiness in test_deployment.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from zenml.client import Client
+from zenml.enums import ExecutionStatus, ModelStages
+
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _start_training(model_name: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "run.py", "--pipeline", "training", "--model-name", model_name, *extra],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _versions(model_name: str) -> list[Any]:
+    return list(Client().list_model_versions(model_name, size=50).items)
+
+
+def _production(model_name: str) -> list[Any]:
+    return [version for version in _versions(model_name) if version.stage == ModelStages.PRODUCTION]
+
+
+def _runs(model_name: str) -> list[Any]:
+    runs = Client().list_pipeline_runs(pipeline="training", sort_by="asc:created", size=100).items
+    return [run for run in runs if run.model_version and run.model_version.model.name == model_name]
+
+
+def test_run_killed_mid_way_then_rerun_reuses_its_cached_steps() -> None:
+    model = "drill_killed_run"
+    killed = _start_training(model)
+    assert killed.stdout is not None
+    output = []
+    for line in killed.stdout:
+        output.append(line)
+        if "train_model" in line and "has started" in line:  # ingest, validate, split are done
+            os.kill(killed.pid, signal.SIGKILL)
+            break
+    assert killed.wait(60) == -signal.SIGKILL, "".join(output)[-3000:]
+    assert _production(model) == []  # it never reached promotion
+
+    rerun = subprocess.run(
+        [sys.executable, "run.py", "--pipeline", "training", "--model-name", model],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    first, second = _runs(model)[-2:]
+    assert first.status != ExecutionStatus.COMPLETED
+    second = Client().get_pipeline_run(second.id)
+    assert second.status == ExecutionStatus.COMPLETED
+    cached = {name for name, step in second.steps.items() if step.status == ExecutionStatus.CACHED}
+    assert cached == {"validate_data", "split_data"}  # ingest always re-reads; train never finished
+    production = _production(model)
+    assert second.model_version is not None
+    assert [version.number for version in production] == [second.model_version.number]
+    assert production[0].run_metadata["promotion"]["promoted"] is True
+
+
+def test_two_runs_at_once_leave_one_consistent_production_version() -> None:
+    model = "drill_concurrent_runs"
+    runs = [_start_training(model, "--no-cache") for _ in range(2)]
+    outputs = [run.communicate(timeout=900)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+
+    versions = {version.number: version for version in _versions(model)}
+    assert len(versions) == 2
+    production = _production(model)
+    assert len(production) == 1
+    # The decisions were taken one after the other: the first found no production version, the
+    # second compared itself with the first's model (equal here, so it was promoted over it).
+    decisions = {number: version.run_metadata["promotion"] for number, version in versions.items()}
+    first = next(number for number, decision in decisions.items() if decision["champion_version"] is None)
+    second = next(number for number in versions if number != first)
+    assert decisions[second]["champion_version"] == str(first)
+    assert production[0].number == second and decisions[second]["promoted"] is True
