@@ -32,6 +32,10 @@ stack_app = typer.Typer(help="Register the project's stacks (stacks/*.yaml) with
 app.add_typer(stack_app, name="stack")
 deployment_app = typer.Typer(help="See or stop the model's deployment on the active stack.")
 app.add_typer(deployment_app, name="deployment")
+servers_app = typer.Typer(
+    help="Real servers on 127.0.0.1 for the server-backed stacks (configs/servers.yaml)."
+)
+app.add_typer(servers_app, name="servers")
 
 
 def fail(message: str) -> typer.Exit:
@@ -250,6 +254,74 @@ def stack_register(
         except UserFacingError as error:
             raise fail(str(error)) from None
         typer.echo(f"stack '{stack_name}': {'registered' if changed else 'already up to date'}")
+
+
+ServerNames = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Servers to start (default: all): s3 gcs azure mlflow zenml airflow.", show_default=False
+    ),
+]
+ServersConfigPath = Annotated[Path | None, typer.Option("--config", help="Default: configs/servers.yaml.")]
+
+
+def _local_servers(config: Path | None) -> Any:
+    from stacks.servers import DEFAULT_CONFIG, LocalServers, load_servers_config
+
+    return LocalServers(load_servers_config(config or DEFAULT_CONFIG))
+
+
+@servers_app.command("up")
+def servers_up(names: ServerNames = None, config: ServersConfigPath = None) -> None:
+    """Start the servers (those already up are kept), store their credentials as a ZenML secret."""
+    from lifecycle.errors import UserFacingError
+
+    try:
+        with _console_status("Starting servers..."):
+            reports = _local_servers(config).up(list(names or []))
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+    _print_servers(reports)
+
+
+@servers_app.command("down")
+def servers_down(config: ServersConfigPath = None) -> None:
+    """Stop exactly what `servers up` started."""
+    from lifecycle.errors import UserFacingError
+
+    try:
+        stopped = _local_servers(config).down()
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@servers_app.command("status")
+def servers_status(config: ServersConfigPath = None) -> None:
+    """What is up, where, and where its log is."""
+    from lifecycle.errors import UserFacingError
+
+    try:
+        reports = _local_servers(config).status()
+    except UserFacingError as error:
+        raise fail(str(error)) from None
+    _print_servers(reports)
+    if any(report.state != "up" for report in reports):
+        raise typer.Exit(code=1)
+
+
+def _console_status(message: str) -> Any:
+    from lifecycle import console
+
+    return console.console.status(message)
+
+
+def _print_servers(reports: list[Any]) -> None:
+    if not reports:
+        typer.echo("no servers started from this run folder")
+    for report in reports:
+        pids = ",".join(map(str, report.pids)) or "-"
+        typer.echo(f"{report.name:<8} {report.state:<8} {report.url}  pid {pids}  log {report.log}")
 
 
 @app.command("info")

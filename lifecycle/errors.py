@@ -23,3 +23,11 @@ class PromotionError(UserFacingError):
 
 class DeploymentError(UserFacingError):
     """A model could not be deployed or switched in; whatever served before still serves."""
+
+
+class StackUnreachableError(UserFacingError):
+    """A server the active stack depends on (artifact store, tracker) did not answer."""
+
+
+class OrchestratorError(UserFacingError):
+    """The stack's orchestrator refused or never started a run."""

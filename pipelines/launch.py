@@ -23,9 +23,11 @@ from lifecycle.config import (
     describe_validation_error,
 )
 from lifecycle.drift import DriftResult, RetrainDecision
-from lifecycle.errors import ConfigError, UserFacingError
+from lifecycle.errors import ConfigError, OrchestratorError, StackUnreachableError, UserFacingError
 from lifecycle.promotion import PromotionDecision
 from lifecycle.run_config import RunConfig, load_run_config, with_overrides
+from stacks.health import unreachable_components
+from stacks.overlays import load_overlay, merged
 
 
 @dataclass(frozen=True)
@@ -96,28 +98,31 @@ def prepare_stack() -> ActiveStack:
 
 
 def zenml_run_options(
-    config: RunConfig[Any], tracker: str | None, tracked_steps: tuple[str, ...]
+    config: RunConfig[Any], stack: ActiveStack, tracked_steps: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """The YAML's ZenML options plus the tracker on the steps that log to it, validated."""
+    """The YAML's ZenML options, the stack's overlay over them and the tracker on the steps that
+    log to it; validated."""
     from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 
-    options = dict(config.zenml_options)
-    if tracker is not None:
+    overlay = load_overlay(stack.name)
+    options = merged(dict(config.zenml_options), overlay)
+    if stack.experiment_tracker is not None and tracked_steps:
         steps = {name: dict(value) for name, value in (options.get("steps") or {}).items()}
         for step_name in tracked_steps:
-            steps.setdefault(step_name, {})["experiment_tracker"] = tracker
+            steps.setdefault(step_name, {})["experiment_tracker"] = stack.experiment_tracker
         options["steps"] = steps
     try:
         PipelineRunConfiguration.model_validate(options)
     except ValidationError as error:
-        raise ConfigError(f"{config.path}: {describe_validation_error(error, '')}") from None
+        where = f"{config.path} with the '{stack.name}' overlay" if overlay else str(config.path)
+        raise ConfigError(f"{where}: {describe_validation_error(error, '')}") from None
     return options
 
 
 def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> TrainingSummary:
     from pipelines.training import TRACKED_STEPS, training
 
-    options = zenml_run_options(config, stack.experiment_tracker, TRACKED_STEPS)
+    options = zenml_run_options(config, stack, TRACKED_STEPS)
     params = config.parameters
     run = _run(
         training,
@@ -136,7 +141,7 @@ def run_deployment(config: RunConfig[DeploymentParameters], stack: ActiveStack) 
     from pipelines.deployment import deployment
 
     version = production_version(config.model_name)
-    options = zenml_run_options(config, None, ())
+    options = zenml_run_options(config, stack)
     params = config.parameters
     run = _run(deployment, options, serving=params.serving, seldon=params.seldon)
     run = run.get_hydrated_version()
@@ -158,7 +163,7 @@ def run_batch_inference(
     params = config.parameters
     run = _run(
         batch_inference,
-        zenml_run_options(config, None, ()),
+        zenml_run_options(config, stack),
         data=params.data,
         validation=params.validation,
         drift=params.drift,
@@ -199,7 +204,7 @@ def run_continuous_training(
     version = production_version(config.model_name)
     run = _run(
         continuous_training,
-        zenml_run_options(config, None, ()),
+        zenml_run_options(config, stack),
         data=params.data,
         validation=params.validation,
         drift=params.drift,
@@ -281,14 +286,16 @@ def _run(pipeline: Any, options: dict[str, Any], **parameters: Any) -> Any:
         except UserFacingError:
             raise
         except Exception as error:
-            raise failed_step_error(run_name) or error from None
+            raise run_failure_error(run_name, error) or error from None
 
 
-def failed_step_error(run_name_template: str) -> UserFacingError | None:
-    """The user-facing error a step of the run raised, as the store recorded it.
+def run_failure_error(run_name_template: str, error: Exception) -> UserFacingError | None:
+    """What went wrong with a failed run, as one user-facing error, if the store can tell.
 
-    Orchestrators report a failed step differently (the local one raises, others only record
-    it), so the store's record is the one place that tells the same on every stack.
+    Orchestrators report a failed run differently (the local one raises, others only record it),
+    so the store's record of the run is the one place that tells the same on every stack: a step's
+    own user-facing error, a step that failed because a server of the stack is gone, or an
+    orchestrator that never started the run.
     """
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
@@ -306,6 +313,19 @@ def failed_step_error(run_name_template: str) -> UserFacingError | None:
             error_class = getattr(errors, info.source.rsplit(".", 1)[-1], None)
             if isinstance(error_class, type) and issubclass(error_class, UserFacingError):
                 return error_class(f"step {name}: {info.message}")
+        if not run.steps:
+            orchestrator = Client().active_stack.orchestrator
+            return OrchestratorError(
+                f"orchestrator '{orchestrator.name}' ({orchestrator.flavor}) did not start run {run.name}: "
+                f"{' '.join(str(error).split())}; no step ran, nothing was promoted"
+            )
+        failed = [name for name, step_run in run.steps.items() if step_run.status == ExecutionStatus.FAILED]
+        problems = unreachable_components(Client().active_stack)
+        if problems:
+            return StackUnreachableError(
+                f"step {', '.join(failed) or '(none)'} failed: {'; '.join(problems)}; nothing was promoted "
+                "(`python run.py servers status` shows the local servers)"
+            )
     return None
 
 

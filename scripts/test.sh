@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh dev
-bash scripts/install-monitoring-tools.sh   # Prometheus + Pushgateway for the monitoring test
+bash scripts/install-test-tools.sh   # Prometheus, Pushgateway and Chromium, which tests start
 export ZENML_ANALYTICS_OPT_IN=false DO_NOT_TRACK=1 ZENML_AUTO_OPEN_DASHBOARD=false
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

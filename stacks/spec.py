@@ -72,16 +72,17 @@ def load_stack_spec(name: str) -> StackSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: must be a mapping with `name` and `components`")
     try:
-        return StackSpec.model_validate(_expand_env(raw, path))
+        return StackSpec.model_validate(expand_env(raw, path))
     except ValidationError as error:
         raise ConfigError(f"{path}: {describe_validation_error(error, '')}") from None
 
 
-def _expand_env(value: Any, path: Path) -> Any:
+def expand_env(value: Any, path: Path) -> Any:
+    """`value` with `${VAR}` / `${VAR:-default}` filled in, recursively; `path` names the file in errors."""
     if isinstance(value, dict):
-        return {key: _expand_env(item, path) for key, item in value.items()}
+        return {key: expand_env(item, path) for key, item in value.items()}
     if isinstance(value, list):
-        return [_expand_env(item, path) for item in value]
+        return [expand_env(item, path) for item in value]
     if not isinstance(value, str):
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -34,6 +35,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def servers_env(root: Path, *servers: str) -> dict[str, str]:
+    """The environment for `run.py servers ...` and the stacks in a ZenML config and run folder
+    under `root`, each named server on a free 127.0.0.1 port (LOCAL_<NAME>_URL)."""
+    return {
+        **os.environ,
+        "ZENML_CONFIG_PATH": str(root / "zenml"),
+        "MLOPS_SERVERS_DIR": str(root / "servers"),
+        **{f"LOCAL_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in servers},
+    }
 
 
 def last_line(text: str) -> str:
