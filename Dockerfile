@@ -19,7 +19,7 @@ COPY lifecycle/ lifecycle/
 COPY steps/ steps/
 COPY pipelines/ pipelines/
 COPY stacks/ stacks/
-RUN pip install --no-cache-dir --constraint constraints.txt ".[seldon]"
+RUN pip install --no-cache-dir --constraint constraints.txt ".[kubeflow,seldon]"
 
 COPY --chown=app:app . .
 
