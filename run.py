@@ -64,6 +64,10 @@ def main(
         str | None, typer.Option(help="Model name in the Model Control Plane (for a new data set).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(help="Run on this registered stack instead of the active one (this run only)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Deployment: render the Seldon manifest, deploy nothing.")
     ] = False,
@@ -101,15 +105,15 @@ def main(
         with console.console.status("Loading ZenML and preparing the stack..."):
             from pipelines import launch
 
-            stack = launch.prepare_stack()
+            active = launch.prepare_stack(stack)
         if pipeline == "training":
-            console.print_training_summary(launch.run_training(run_config, stack))
+            console.print_training_summary(launch.run_training(run_config, active))
         elif pipeline == "deployment":
-            console.print_deployment_summary(launch.run_deployment(run_config, stack))
+            console.print_deployment_summary(launch.run_deployment(run_config, active))
         elif pipeline == "batch-inference":
-            console.print_batch_inference_summary(launch.run_batch_inference(run_config, stack))
+            console.print_batch_inference_summary(launch.run_batch_inference(run_config, active))
         else:
-            console.print_continuous_training_summary(launch.run_continuous_training(run_config, stack))
+            console.print_continuous_training_summary(launch.run_continuous_training(run_config, active))
     except UserFacingError as error:
         raise fail(str(error)) from None
 

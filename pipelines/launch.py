@@ -83,15 +83,29 @@ class ContinuousTrainingSummary:
     not_redeployed_because: str | None
 
 
-def prepare_stack() -> ActiveStack:
-    """Activate the project's `local` stack if ZenML's bare default is active, and describe it."""
+def prepare_stack(name: str | None = None) -> ActiveStack:
+    """The stack this run uses, described: `name` for this process only (`--stack`), else the
+    active one, with the project's `local` stack activated if ZenML's bare default is active."""
+    import os
+
     from zenml.client import Client
+    from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
     from zenml.enums import StackComponentType
 
     from stacks.registry import ensure_project_stack
 
     client = Client()
-    ensure_project_stack(client)
+    if name is not None:
+        try:
+            os.environ[ENV_ZENML_ACTIVE_STACK_ID] = str(
+                client.get_stack(name, allow_name_prefix_match=False).id
+            )
+        except KeyError:
+            raise ConfigError(
+                f"--stack: no stack named '{name}'; register it with `python run.py stack register {name}`"
+            ) from None
+    else:
+        ensure_project_stack(client)
     stack = client.active_stack_model
     trackers = stack.components.get(StackComponentType.EXPERIMENT_TRACKER) or []
     return ActiveStack(stack.name, trackers[0].name if trackers else None)

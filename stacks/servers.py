@@ -194,14 +194,16 @@ class LocalServers:
     # ----- the three commands ------------------------------------------------------------------
 
     def up(self, names: list[str]) -> list[ServerReport]:
-        """Start the named servers (in dependency order) unless they are already up."""
+        """Start the named servers (all by default, in dependency order) unless they are already up."""
         self.folder.mkdir(parents=True, exist_ok=True)
         credentials = self.credentials()
         state = self._read_state()
         for name in self._ordered(names):
             current = state.get(name)
-            if current and current.processes():
+            if current and len(current.processes()) == len(current.pids):
                 continue
+            if current:  # part of it died (one of Airflow's three processes, say): start it afresh
+                self._stop(current)
             state[name] = self._start(name, credentials)
             self._write_state(state)
         self._store_secrets(credentials)

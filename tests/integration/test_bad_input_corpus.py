@@ -198,8 +198,9 @@ def test_bad_config(case: str, tmp_path: Path) -> None:
             "data file '/nowhere/data.csv': no such file",
         ),
         (("predict", "--data", "/nowhere/rows.csv", "--model-name", MODEL), "/nowhere/rows.csv"),
+        (("--pipeline", "training", "--stack", "nowhere"), "--stack: no stack named 'nowhere'"),
     ],
-    ids=["unknown pipeline", "missing data file", "missing predict file"],
+    ids=["unknown pipeline", "missing data file", "missing predict file", "unknown stack"],
 )
 @pytest.mark.usefixtures("unchanged")
 def test_bad_command_line(args: tuple[str, ...], message: str) -> None:

@@ -278,3 +278,13 @@ def test_stack_chosen_by_the_user_is_kept_even_without_tracker(cli: Cli) -> None
     assert run.stack.name == "no-tracker"
     assert "no experiment tracker" in result.stdout + result.stderr
     assert "mlflow_run_id" not in latest_version("untracked").run_metadata
+
+
+def test_stack_option_runs_on_that_stack_and_leaves_the_active_one(cli: Cli) -> None:
+    assert Client().active_stack_model.name == "local"
+    result = cli("--pipeline", "training", "--model-name", "untracked", "--stack", "no-tracker")
+
+    assert_ok(result)
+    assert latest_run().stack.name == "no-tracker"
+    assert "on stack 'no-tracker'" in result.stdout
+    assert Client().active_stack_model.name == "local"
