@@ -17,7 +17,8 @@ import typer
 T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIGS = PROJECT_ROOT / "configs"
-PIPELINES = ("training", "deployment", "batch-inference", "continuous-training")
+PIPELINES = ("training", "deployment", "batch-inference", "continuous-training", "all")
+ALL = ("training", "deployment")  # `--pipeline all`: train (and promote), then serve production
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
@@ -83,37 +84,47 @@ def main(
         raise fail(f"--pipeline: unknown pipeline '{pipeline}'; choose one of: {', '.join(PIPELINES)}")
     if (dry_run or manifest_out) and (pipeline != "deployment" or not (dry_run and manifest_out)):
         raise fail("--dry-run and --manifest-out PATH go together, with --pipeline deployment")
+    if pipeline == "all" and config is not None:
+        raise fail("--config names one pipeline's file; with --pipeline all each reads its own in configs/")
     from lifecycle.errors import UserFacingError
     from lifecycle.run_config import load_run_config, with_overrides
 
-    config_path = config or CONFIGS / f"{pipeline.replace('-', '_')}.yaml"
+    stages = ALL if pipeline == "all" else (pipeline,)
     try:
         from lifecycle import console
 
-        run_config = with_overrides(
-            load_run_config(config_path, _parameters_type(pipeline)),
-            data=data,
-            target=target,
-            model_name=model_name,
-            no_cache=no_cache,
-        )
+        # Every config is read and checked before anything runs.
+        run_configs = {
+            stage: with_overrides(
+                load_run_config(
+                    config or CONFIGS / f"{stage.replace('-', '_')}.yaml", _parameters_type(stage)
+                ),
+                data=data if stage != "deployment" else None,
+                target=target if stage != "deployment" else None,
+                model_name=model_name,
+                no_cache=no_cache,
+            )
+            for stage in stages
+        }
         if manifest_out is not None:
             from pipelines.launch import render_deployment_manifest
 
+            run_config = run_configs["deployment"]
             console.print_manifest(render_deployment_manifest(run_config, manifest_out), manifest_out)
             return
         with console.console.status("Loading ZenML and preparing the stack..."):
             from pipelines import launch
 
             active = launch.prepare_stack(stack)
-        if pipeline == "training":
-            console.print_training_summary(launch.run_training(run_config, active))
-        elif pipeline == "deployment":
-            console.print_deployment_summary(launch.run_deployment(run_config, active))
-        elif pipeline == "batch-inference":
-            console.print_batch_inference_summary(launch.run_batch_inference(run_config, active))
-        else:
-            console.print_continuous_training_summary(launch.run_continuous_training(run_config, active))
+        for stage, run_config in run_configs.items():
+            if stage == "training":
+                console.print_training_summary(launch.run_training(run_config, active))
+            elif stage == "deployment":
+                console.print_deployment_summary(launch.run_deployment(run_config, active))
+            elif stage == "batch-inference":
+                console.print_batch_inference_summary(launch.run_batch_inference(run_config, active))
+            else:
+                console.print_continuous_training_summary(launch.run_continuous_training(run_config, active))
     except UserFacingError as error:
         raise fail(str(error)) from None
 

@@ -199,8 +199,9 @@ def test_bad_config(case: str, tmp_path: Path) -> None:
         ),
         (("predict", "--data", "/nowhere/rows.csv", "--model-name", MODEL), "/nowhere/rows.csv"),
         (("--pipeline", "training", "--stack", "nowhere"), "--stack: no stack named 'nowhere'"),
+        (("--pipeline", "all", "--config", "configs/training.yaml"), "--pipeline all each reads its own"),
     ],
-    ids=["unknown pipeline", "missing data file", "missing predict file", "unknown stack"],
+    ids=["unknown pipeline", "missing data file", "missing predict file", "unknown stack", "config with all"],
 )
 @pytest.mark.usefixtures("unchanged")
 def test_bad_command_line(args: tuple[str, ...], message: str) -> None:
