@@ -52,6 +52,15 @@ print(json.dumps({"version": version.number, "model_uri": model.uri,
                   "coef_sum": float(model.load()[-1].coef_.sum())}))
 """
 
+FIND_REPORT = """
+import json
+from zenml.client import Client
+run = Client().list_pipeline_runs(pipeline="batch_inference", sort_by="desc:created", size=1).items[0]
+report = run.steps["check_data_drift"].outputs["drift_report"][0]
+share = run.run_metadata["drift_share"]
+print(json.dumps({"report": str(report.id), "uri": report.uri, "drift_share": share}))
+"""
+
 
 @dataclass(frozen=True)
 class Servers:
@@ -212,6 +221,30 @@ def test_dashboard_in_chromium_shows_the_run_and_its_model(servers: Servers) -> 
             page.screenshot(path=ARTIFACTS / "dashboard-model-artifact.png", animations="disabled")
         finally:
             browser.close()
+
+
+def test_drift_report_in_the_s3_store_is_served_to_the_dashboard(servers: Servers, tmp_path: Path) -> None:
+    """Batch inference on this stack: the Evidently report (an HTML artifact in the S3 server) comes
+    back from the endpoint the dashboard's artifact view calls, with the run's numbers."""
+    batch = tmp_path / "shifted.csv"
+    for args in (
+        ("simulate", "--drift", "1.0", "--rows", "300", "--out", str(batch)),
+        ("--pipeline", "batch-inference", "--data", str(batch)),
+    ):
+        done = servers.cli(*args)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    found = servers.run(sys.executable, "-c", FIND_REPORT)
+    assert found.returncode == 0, found.stderr[-3000:]
+    report = json.loads(last_line(found.stdout))
+    visualization = requests.get(
+        f"{servers.zenml_url}/api/v1/artifact_versions/{report['report']}/visualize",
+        params={"index": 0},
+        timeout=60,
+    ).json()
+
+    assert report["uri"].startswith("s3://zenml-artifacts/")
+    assert visualization["type"] == "html"
+    assert f"({round(report['drift_share'] * 30)} out of 30)" in visualization["value"]
 
 
 def test_s3_server_dying_mid_run_fails_clearly_and_leaves_production(servers: Servers) -> None:
