@@ -54,7 +54,10 @@ def main(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Run config YAML (default: configs/PIPELINE.yaml).", show_default=False),
+        typer.Option(
+            help="Run config YAML (default: configs/PIPELINE.yaml); with --pipeline all, a folder of them.",
+            show_default=False,
+        ),
     ] = None,
     data: Annotated[
         Path | None,
@@ -84,8 +87,10 @@ def main(
         raise fail(f"--pipeline: unknown pipeline '{pipeline}'; choose one of: {', '.join(PIPELINES)}")
     if (dry_run or manifest_out) and (pipeline != "deployment" or not (dry_run and manifest_out)):
         raise fail("--dry-run and --manifest-out PATH go together, with --pipeline deployment")
-    if pipeline == "all" and config is not None:
-        raise fail("--config names one pipeline's file; with --pipeline all each reads its own in configs/")
+    if pipeline == "all" and config is not None and not config.is_dir():
+        raise fail(
+            f"--config: with --pipeline all, give a folder of pipeline configs, not the file '{config}'"
+        )
     from lifecycle.errors import UserFacingError
     from lifecycle.run_config import load_run_config, with_overrides
 
@@ -96,9 +101,7 @@ def main(
         # Every config is read and checked before anything runs.
         run_configs = {
             stage: with_overrides(
-                load_run_config(
-                    config or CONFIGS / f"{stage.replace('-', '_')}.yaml", _parameters_type(stage)
-                ),
+                load_run_config(_config_file(stage, config, pipeline == "all"), _parameters_type(stage)),
                 data=data if stage != "deployment" else None,
                 target=target if stage != "deployment" else None,
                 model_name=model_name,
@@ -127,6 +130,14 @@ def main(
                 console.print_continuous_training_summary(launch.run_continuous_training(run_config, active))
     except UserFacingError as error:
         raise fail(str(error)) from None
+
+
+def _config_file(pipeline: str, config: Path | None, is_folder: bool) -> Path:
+    """The pipeline's config: `--config` itself, or its file in the `--config` folder (with `all`)."""
+    name = f"{pipeline.replace('-', '_')}.yaml"
+    if config is None:
+        return CONFIGS / name
+    return config / name if is_folder else config
 
 
 def _parameters_type(pipeline: str) -> Any:

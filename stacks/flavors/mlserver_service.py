@@ -8,12 +8,7 @@ seen to) is killed after a grace period, and it is killed outright if the daemon
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +26,7 @@ from zenml.services.service import BaseDeploymentService
 from zenml.utils.networking_utils import scan_for_available_port
 
 from lifecycle import mlserver_adapter
-
-PR_SET_PDEATHSIG = 1
+from lifecycle.supervision import supervise
 
 
 class MLServerDeploymentConfig(LocalDaemonServiceConfig):
@@ -105,34 +99,3 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
         )
         command = mlserver_adapter.mlserver_command(Path(self.config.serving_python), repository)
         sys.exit(supervise(command, mlserver_adapter.mlserver_environment(), self.config.stop_grace_seconds))
-
-
-def supervise(command: list[str], env: dict[str, str], grace_seconds: float) -> int:
-    """Run `command` as a child, pass SIGTERM/SIGINT on, kill it if still alive `grace_seconds` later.
-
-    The child gets its own process group, so the kill also reaches MLServer's worker processes.
-    Returns the child's exit code.
-    """
-    server = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True)
-
-    def kill_if_running() -> None:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-
-    def forward(signum: int, _frame: object) -> None:
-        server.send_signal(signum)
-        timer = threading.Timer(grace_seconds, kill_if_running)
-        timer.daemon = True
-        timer.start()
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    return server.wait()
-
-
-def _die_with_parent() -> None:
-    """Runs in the MLServer child: if the daemon is killed (-9), MLServer is killed with it.
-
-    SIGKILL, not SIGTERM: a server wedged enough to need this would ignore a polite signal.
-    """
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

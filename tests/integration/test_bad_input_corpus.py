@@ -199,7 +199,7 @@ def test_bad_config(case: str, tmp_path: Path) -> None:
         ),
         (("predict", "--data", "/nowhere/rows.csv", "--model-name", MODEL), "/nowhere/rows.csv"),
         (("--pipeline", "training", "--stack", "nowhere"), "--stack: no stack named 'nowhere'"),
-        (("--pipeline", "all", "--config", "configs/training.yaml"), "--pipeline all each reads its own"),
+        (("--pipeline", "all", "--config", "configs/training.yaml"), "with --pipeline all, give a folder"),
     ],
     ids=["unknown pipeline", "missing data file", "missing predict file", "unknown stack", "config with all"],
 )

@@ -44,13 +44,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     env |= {
         # aws: moto's server with the secret `servers up` stored
         "ZENML_S3_ENDPOINT_URL": env["LOCAL_S3_URL"],
-        "ZENML_S3_SECRET": "local_s3",
+        "ZENML_S3_SECRET_NAME": "local_s3",
         # gcp: gcsfs and google-auth find the emulator (and never Google's metadata server) this way
         "STORAGE_EMULATOR_HOST": env["LOCAL_GCS_URL"],
         "NO_GCE_CHECK": "true",
         "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
         # azure: Azurite, with the account `servers up` generated
-        "ZENML_AZURE_SECRET": "local_azure",
+        "ZENML_AZURE_SECRET_NAME": "local_azure",
     }
     try:
         _run([sys.executable, "run.py", "servers", "up", "s3", "gcs", "azure"], env)

@@ -356,17 +356,12 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
 ) -> None:
     gateway, prometheus, targets = monitoring_servers
     model = "ct_loop"
-    train(model)
     folder = configs(
         deployment={"parameters.serving.port": free_port()},
         continuous_training={"parameters.monitoring.pushgateway_url": gateway},
         batch_inference={"parameters.monitoring.pushgateway_url": gateway},
     )
-    ok(
-        run_cli(
-            "--pipeline", "deployment", "--config", str(folder / "deployment.yaml"), "--model-name", model
-        )
-    )
+    ok(run_cli("--pipeline", "all", "--config", str(folder), "--model-name", model))  # train, then serve
     try:
         first = production(model).number
         status = ok(run_cli("deployment", "status", "--model-name", model)).stdout

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages
 
 from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import make_multiclass_frame
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +43,17 @@ def _production(model_name: str) -> list[Any]:
 
 
 def _runs(model_name: str) -> list[Any]:
-    runs = Client().list_pipeline_runs(pipeline="training", sort_by="asc:created", size=100).items
-    return [run for run in runs if run.model_version and run.model_version.model.name == model_name]
+    """The model's training runs, oldest first (the store holds the other tests' runs too)."""
+    runs = Client().list_pipeline_runs(pipeline="training", sort_by="desc:created", size=50).items
+    return [run for run in reversed(runs) if run.model_version and run.model_version.model.name == model_name]
 
 
-def test_run_killed_mid_way_then_rerun_reuses_its_cached_steps() -> None:
-    model = "drill_killed_run"
-    killed = _start_training(model)
+def test_run_killed_mid_way_then_rerun_reuses_its_cached_steps(tmp_path: Path) -> None:
+    """On a data file no other run has seen, so every cached step comes from the killed run."""
+    model, data = "drill_killed_run", tmp_path / "unseen.csv"
+    make_multiclass_frame(seed=20261126).to_csv(data, index=False)
+    training = ("--data", str(data), "--target", "species")
+    killed = _start_training(model, *training)
     assert killed.stdout is not None
     output = []
     for line in killed.stdout:
@@ -59,7 +65,7 @@ def test_run_killed_mid_way_then_rerun_reuses_its_cached_steps() -> None:
     assert _production(model) == []  # it never reached promotion
 
     rerun = subprocess.run(
-        [sys.executable, "run.py", "--pipeline", "training", "--model-name", model],
+        [sys.executable, "run.py", "--pipeline", "training", "--model-name", model, *training],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
