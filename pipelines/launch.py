@@ -296,11 +296,36 @@ def _run(pipeline: Any, options: dict[str, Any], **parameters: Any) -> Any:
         yaml.safe_dump(options, handle)
         handle.flush()
         try:
-            return pipeline.with_options(config_path=handle.name)(**parameters)
+            run = pipeline.with_options(config_path=handle.name)(**parameters)
         except UserFacingError:
             raise
         except Exception as error:
             raise run_failure_error(run_name, error) or error from None
+    run = run.get_hydrated_version()  # the store's state now, after the orchestrator returned
+    if not run.status.is_finished:
+        raise unfinished_run_error(run)
+    return run
+
+
+def unfinished_run_error(run: Any) -> OrchestratorError:
+    """The orchestrator returned before the run finished. One it never started (no orchestrator run
+    id: ZenML's Kubeflow orchestrator only logs an unreachable KFP API) is marked failed, so it
+    does not stay `provisioning`; one that is running elsewhere is left to run."""
+    from zenml.client import Client
+    from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
+
+    orchestrator = Client().active_stack.orchestrator
+    where = f"orchestrator '{orchestrator.name}' ({orchestrator.flavor})"
+    if run.orchestrator_run_id is None:
+        publish_failed_pipeline_run(run.id)
+        return OrchestratorError(
+            f"{where} did not start run {run.name} (see its log above); the run is marked failed, "
+            "nothing was promoted"
+        )
+    return OrchestratorError(
+        f"{where} returned while run {run.name} is {run.status.value}: this command reports finished "
+        f"runs only; follow it with `zenml pipeline runs get {run.name}`"
+    )
 
 
 def run_failure_error(run_name_template: str, error: Exception) -> UserFacingError | None:

@@ -74,6 +74,7 @@ class Compiled:
     run: dict[str, Any]
     kfp_requests: list[str]
     store_url: str
+    env: dict[str, str]
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -119,6 +120,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compiled]:
             run=json.loads(last_line(state.stdout)),
             kfp_requests=list(RefusingKfpApi.seen),
             store_url=env["ZENML_STORE_URL"],
+            env=env,
         )
     finally:
         kfp_api.shutdown()
@@ -166,3 +168,18 @@ def test_the_spec_loads_with_kfp_and_runs_each_step_from_the_image(compiled: Com
         assert args[args.index("--step_name") + 1] == name
         assert args[args.index("--snapshot_id") + 1] == compiled.run["snapshot"]
         assert env["ZENML_STORE_URL"] == compiled.store_url
+
+
+def test_an_unreachable_kfp_api_leaves_no_run_provisioning(compiled: Compiled) -> None:
+    """ZenML's orchestrator only logs a KFP API it cannot reach and returns; the CLI says so in one
+    line and marks the never-started run failed."""
+    env = {**compiled.env, "KFP_HOST": f"http://127.0.0.1:{free_port()}/pipeline"}  # nothing listens
+    registered = _run([sys.executable, "run.py", "stack", "register", "kubeflow"], env)
+    assert registered.returncode == 0, registered.stderr[-3000:]
+    cli = _run([sys.executable, "run.py", "--pipeline", "training"], env)
+    state = _run([sys.executable, "-c", RUN_STATE], env)
+
+    assert cli.returncode == 1, cli.stdout[-3000:] + cli.stderr[-3000:]
+    assert "did not start run training-" in last_line(cli.stderr)
+    assert "the run is marked failed" in last_line(cli.stderr)
+    assert json.loads(last_line(state.stdout))["status"] == "failed"
