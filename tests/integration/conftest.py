@@ -18,11 +18,14 @@ from tests.conftest import PROJECT_ROOT
 CLI_TIMEOUT_SECONDS = 600
 
 
-def run_cli(*args: str, timeout: float = CLI_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[str]:
-    """`python run.py ARGS` as a user runs it, in this session's ZENML_CONFIG_PATH."""
+def run_cli(
+    *args: str, timeout: float = CLI_TIMEOUT_SECONDS, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python run.py ARGS` as a user runs it, in this session's ZENML_CONFIG_PATH (or `env`)."""
     return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "run.py"), *args],
         cwd=PROJECT_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -19,8 +19,7 @@ import psutil
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import servers_env
+from tests.integration.conftest import run_cli, servers_env
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +34,7 @@ class AirflowServers:
     zenml_url: str
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "run.py", *args],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_cli(*args, timeout=timeout, env=self.env)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, servers_env
+from tests.integration.conftest import last_line, run_cli, servers_env
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +76,7 @@ class Servers:
         )
 
     def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "run.py", *args, timeout=timeout)
+        return run_cli(*args, timeout=timeout, env=self.env)
 
     def credentials(self) -> dict[str, str]:
         return dict(json.loads((self.folder / "credentials.json").read_text()))
