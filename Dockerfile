@@ -15,7 +15,8 @@ WORKDIR /app
 
 # Dependencies first (a layer that changes only with the lock), then the code.
 COPY pyproject.toml constraints.txt README.md ./
-COPY lifecycle/ lifecycle/
+COPY cli/ cli/
+COPY core/ core/
 COPY steps/ steps/
 COPY pipelines/ pipelines/
 COPY stacks/ stacks/

@@ -25,12 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import Figure, report  # noqa: E402
-from lifecycle.config import ValidationConfig  # noqa: E402
-from lifecycle.predictions import score_in_process, with_predictions, write_table  # noqa: E402
-from lifecycle.run_config import load_run_config  # noqa: E402
-from lifecycle.simulate import simulate_batch  # noqa: E402
-from lifecycle.sources import load_source  # noqa: E402
-from lifecycle.validation import validate_batch, validate_training_data  # noqa: E402
+from core.scoring import score_in_process, with_predictions, write_table  # noqa: E402
+from core.simulate import simulate_batch  # noqa: E402
+from core.sources import load_source  # noqa: E402
+from core.validation import ValidationConfig, validate_batch, validate_training_data  # noqa: E402
+from pipelines.run_config import load_pipeline_config  # noqa: E402
 
 
 def run_cli(*args: str, env: dict[str, str]) -> float:
@@ -44,14 +43,14 @@ def run_cli(*args: str, env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    from lifecycle.modeling import fit_model
+    from core.modeling import fit_model
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--skip-pipeline", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
 
-    config = load_run_config(ROOT / "configs" / "training.yaml").parameters
+    config = load_pipeline_config("training", ROOT / "configs" / "training.yaml").parameters
     training, schema = validate_training_data(load_source(config.data.source), "target", config.validation)
     model, _ = fit_model(training, schema, config.train)
     batch = simulate_batch(drift=0.0, rows=args.rows, seed=0, labeled=False)

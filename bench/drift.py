@@ -1,6 +1,6 @@
 """Benchmark: the drift check on 1,000,000 rows x 30 columns, sampled (the default) and in full.
 
-Each measurement runs `lifecycle.drift.check_drift` in a fresh child process, so wall time and peak
+Each measurement runs `core.drift.check_drift` in a fresh child process, so wall time and peak
 memory (the child's maximum resident set) belong to that check alone. The data is a training-like
 reference and a batch with a third of the columns shifted, the same in both runs; the full run is the
 baseline that shows what sampling costs in accuracy (drift share and drifted columns) and saves in
@@ -31,7 +31,7 @@ def make_frames(rows: int, seed: int) -> tuple[object, object, object]:
     import numpy as np
     import pandas as pd
 
-    from lifecycle.validation import FeatureSchema
+    from core.validation import FeatureSchema
 
     rng = np.random.default_rng(seed)
 
@@ -54,7 +54,7 @@ def make_frames(rows: int, seed: int) -> tuple[object, object, object]:
 
 def child(rows: int, sample_rows: int | None) -> None:
     """In the child: build the data, time one drift check, print its figures as JSON."""
-    from lifecycle.drift import DriftConfig, check_drift
+    from core.drift import DriftConfig, check_drift
 
     reference, batch, schema = make_frames(rows, seed=0)
     start = time.perf_counter()

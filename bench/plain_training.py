@@ -24,24 +24,26 @@ def main() -> None:
 
     import mlflow
 
-    from lifecycle import mlflow_tracking
-    from lifecycle.metrics import compute_metrics
-    from lifecycle.modeling import fit_model, prepare_features, stratified_split
-    from lifecycle.promotion import decide_promotion
-    from lifecycle.run_config import load_run_config, with_overrides
-    from lifecycle.sources import load_source
-    from lifecycle.validation import validate_training_data
+    from core.metrics import compute_metrics
+    from core.modeling import fit_model, prepare_features, stratified_split
+    from core.promotion import decide_promotion
+    from core.sources import load_source
+    from core.validation import validate_training_data
+    from pipelines.run_config import load_pipeline_config, with_overrides
+    from stacks.mlflow import tracking
 
-    params = with_overrides(load_run_config(args.config), data=args.data, target=args.target).parameters
+    params = with_overrides(
+        load_pipeline_config("training", args.config), data=args.data, target=args.target
+    ).parameters
     frame = load_source(params.data.source)
     validated, schema = validate_training_data(frame, params.data.target, params.validation)
     train, test = stratified_split(validated, params.data.target, params.split)
     mlflow.set_tracking_uri(args.mlflow_uri)
     with mlflow.start_run():
         model, chosen = fit_model(train, schema, params.train)
-        mlflow_tracking.log_training_run(model, chosen, prepare_features(train, schema))
+        tracking.log_training_run(model, chosen, prepare_features(train, schema))
         metrics = compute_metrics(model, prepare_features(test, schema), test[schema.target])
-        mlflow_tracking.log_metrics(metrics)
+        tracking.log_metrics(metrics)
     decision = decide_promotion(metrics, None, params.promotion)
     print(f"plain run: {metrics} promoted={decision.promoted}")
 

@@ -91,7 +91,7 @@ def wrk(url: str, body: str, connections: int, seconds: int, folder: Path) -> di
 
 
 def v2_body(frame: pd.DataFrame) -> str:
-    from lifecycle.v2_client import encode_request
+    from core.v2_client import encode_request
 
     return json.dumps(encode_request(frame))
 
@@ -119,10 +119,10 @@ def main() -> None:
         import yaml
 
         settings = yaml.safe_load((ROOT / "configs" / "deployment.yaml").read_text())
-        settings["parameters"]["serving"]["port"] = free_port()
+        settings["parameters"].setdefault("mlserver", {})["port"] = free_port()
         config.write_text(yaml.safe_dump(settings))
         run([sys.executable, "run.py", "--pipeline", "deployment", "--config", str(config)], env)
-        mlserver = f"http://127.0.0.1:{settings['parameters']['serving']['port']}"
+        mlserver = f"http://127.0.0.1:{settings['parameters']['mlserver']['port']}"
         wait_ready(f"{mlserver}/v2/models/{MODEL}/ready")
         tracking_uri, model_uri, model_file = model_locations(env, folder)
         mlflow_port = free_port()

@@ -4,7 +4,7 @@ Prints a Markdown table of wall times and ratios:
 - `python run.py --pipeline training --no-cache` vs `python bench/plain_training.py` (same data,
   same estimator, same MLflow logging), on the demo set and on a larger synthetic CSV;
 - a fully cached rerun of `python run.py --pipeline training` (total process time);
-- `python run.py --help`.
+- `python run.py --help`, and a bad `--data` file refused (before ZenML starts).
 Every run uses a fresh ZENML_CONFIG_PATH in a temporary folder; nothing of the user's is touched.
 Usage: python bench/training.py [--rows N] [--repeats N]
 """
@@ -31,11 +31,11 @@ from bench.figures import Figure, report  # noqa: E402
 PYTHON = sys.executable
 
 
-def timed(args: list[str], env: dict[str, str]) -> float:
+def timed(args: list[str], env: dict[str, str], exit_code: int = 0) -> float:
     start = time.perf_counter()
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
+    if result.returncode != exit_code:
         raise SystemExit(f"benchmark command failed: {' '.join(args)}\n{result.stderr[-2000:]}")
     return elapsed
 
@@ -51,8 +51,8 @@ def synthetic_csv(path: Path, rows: int, features: int = 20, seed: int = 0) -> N
     frame.to_csv(path, index=False)
 
 
-def median_time(args: list[str], env: dict[str, str], repeats: int) -> float:
-    return statistics.median(timed(args, env) for _ in range(repeats))
+def median_time(args: list[str], env: dict[str, str], repeats: int, exit_code: int = 0) -> float:
+    return statistics.median(timed(args, env, exit_code) for _ in range(repeats))
 
 
 def main() -> None:
@@ -86,6 +86,9 @@ def main() -> None:
         timed(run, env)
         cached_s = median_time(run, env, args.repeats)
         help_s = median_time([PYTHON, "run.py", "--help"], env, max(args.repeats, 5))
+        bad = folder / "bad.csv"
+        bad.write_text("mean radius,label\n1.0,0\n")  # no `target` column
+        bad_s = median_time([*run, "--data", str(bad)], env, max(args.repeats, 5), exit_code=1)
 
     figures = [
         Figure("training", name, measured, "s", baseline, "plain script") for name, measured, baseline in rows
@@ -94,6 +97,7 @@ def main() -> None:
         Figure("training", "fully cached `run.py --pipeline training`", cached_s, "s", 5.0, "target")
     )
     figures.append(Figure("training", "`run.py --help`", help_s, "s", 1.0, "target"))
+    figures.append(Figure("training", "bad `--data` file refused", bad_s, "s", 1.5, "target"))
     report(figures)
 
 

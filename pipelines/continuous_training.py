@@ -1,14 +1,30 @@
-"""Continuous training, first stage: a labeled batch -> validate -> drift check -> retrain decision.
+"""Continuous training: a labeled batch -> validate -> drift check -> retrain decision, and the loop
+that acts on the decision.
 
-When the decision is to retrain, the launcher (pipelines/launch.py) runs the training pipeline on the
+When the decision is to retrain, `run_continuous_training` runs the training pipeline on the
 production version's data plus this batch, then the deployment pipeline if the new version was
-promoted: each is a plain static pipeline, so the loop runs on every orchestrator.
+promoted: each is a plain static pipeline, so the loop runs on every orchestrator (ZenML's dynamic
+pipelines do not run on Airflow or Kubeflow). A scheduler (cron, CI, Airflow) runs the loop.
 """
 
-from zenml import pipeline
+from __future__ import annotations
 
-from lifecycle.config import DataConfig, MonitoringConfig, ValidationConfig
-from lifecycle.drift import DriftConfig
+from dataclasses import replace
+from typing import Any
+
+from zenml import log_metadata, pipeline
+
+from core.drift import DriftConfig, RetrainDecision
+from core.errors import ConfigError
+from core.sources import ArtifactsSource, LabeledDataConfig
+from core.validation import ValidationConfig
+from pipelines.deployment import run_deployment
+from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
+from pipelines.parameters import ContinuousTrainingParameters, TrainingParameters
+from pipelines.run_config import RunConfig, retraining_configs
+from pipelines.summaries import ContinuousTrainingSummary, TrainingSummary
+from pipelines.training import run_training
+from stacks.prometheus.metrics import MonitoringConfig
 from steps.check_drift import check_data_drift
 from steps.decide_retraining import decide_retraining
 from steps.ingest import ingest_data
@@ -17,9 +33,78 @@ from steps.validate_batch import validate_new_batch
 
 @pipeline(name="continuous_training", enable_cache=False)
 def continuous_training(
-    data: DataConfig, validation: ValidationConfig, drift: DriftConfig, monitoring: MonitoringConfig
+    data: LabeledDataConfig, validation: ValidationConfig, drift: DriftConfig, monitoring: MonitoringConfig
 ) -> None:
     raw_data = ingest_data(data)
     batch = validate_new_batch(raw_data, validation, labeled=True)
     _, drift_result = check_data_drift(batch, drift, monitoring)
     decide_retraining(drift_result)
+
+
+def run_continuous_training(
+    config: RunConfig[ContinuousTrainingParameters], stack: ActiveStack
+) -> ContinuousTrainingSummary:
+    """Drift check; on drift, the training pipeline on the production data plus the batch, then the
+    deployment pipeline if the new version was promoted and the stack can deploy."""
+    params = config.parameters
+    training_config, deployment_config = retraining_configs(config)
+    version = production_version(config.model_name)
+    run = run_pipeline(
+        continuous_training,
+        zenml_run_options(config, stack),
+        data=params.data,
+        validation=params.validation,
+        drift=params.drift,
+        monitoring=params.monitoring,
+    )
+    decision: RetrainDecision = run.steps["decide_retraining"].outputs["retrain_decision"][0].load()
+    summary = ContinuousTrainingSummary(
+        run_name=run.name,
+        stack=stack.name,
+        model_name=config.model_name,
+        model_version=str(version.number),
+        drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
+        decision=decision,
+        training=None,
+        deployment=None,
+        not_redeployed_because=None,
+    )
+    if not decision.retrain:
+        return summary
+    batch = run.steps["validate_new_batch"].outputs["batch"][0]
+    training = run_training(_on_reference_and_batch(training_config, version, batch, params), stack)
+    log_metadata(
+        metadata={"retrain_run": training.run_name, "retrained_version": training.model_version},
+        run_id_name_or_prefix=run.id,
+    )
+    summary = replace(summary, training=training)
+    reason = _why_not_redeploy(training, params.redeploy)
+    if reason is not None:
+        return replace(summary, not_redeployed_because=reason)
+    deployment = run_deployment(deployment_config, stack)
+    log_metadata(metadata={"redeployed_url": deployment.prediction_url}, run_id_name_or_prefix=run.id)
+    return replace(summary, deployment=deployment)
+
+
+def _on_reference_and_batch(
+    training: RunConfig[TrainingParameters], version: Any, batch: Any, params: ContinuousTrainingParameters
+) -> RunConfig[TrainingParameters]:
+    """The training config reading the production version's validated data plus the new batch."""
+    reference = version.get_data_artifact("validated_data")
+    if reference is None:
+        raise ConfigError(f"model version {version.number} has no validated_data to retrain on")
+    source = ArtifactsSource(kind="artifacts", ids=[str(reference.id), str(batch.id)])
+    data = training.parameters.data.model_copy(update={"source": source, "target": params.data.target})
+    return replace(training, parameters=training.parameters.model_copy(update={"data": data}))
+
+
+def _why_not_redeploy(training: TrainingSummary, redeploy: bool) -> str | None:
+    from zenml.client import Client
+
+    if not training.decision.promoted:
+        return f"version {training.model_version} was not promoted"
+    if not redeploy:
+        return "redeploy is off in the config"
+    if Client().active_stack.model_deployer is None:
+        return "the active stack has no model deployer"
+    return None

@@ -1,8 +1,17 @@
-"""Training: ingest -> validate -> split -> train -> evaluate -> promote."""
+"""Training: ingest -> validate -> split -> train -> evaluate -> promote, and how a run is launched."""
+
+from __future__ import annotations
 
 from zenml import pipeline
 
-from lifecycle.config import DataConfig, PromotionConfig, SplitConfig, TrainConfig, ValidationConfig
+from core.modeling import SplitConfig, TrainConfig
+from core.promotion import PromotionConfig
+from core.sources import LabeledDataConfig
+from core.validation import ValidationConfig
+from pipelines.execution import ActiveStack, run_pipeline, zenml_run_options
+from pipelines.parameters import TrainingParameters
+from pipelines.run_config import RunConfig
+from pipelines.summaries import TrainingSummary, summarize_training
 from steps.evaluate import evaluate_model
 from steps.ingest import ingest_data
 from steps.promote import promote_model
@@ -10,12 +19,12 @@ from steps.split import split_data
 from steps.train import train_model
 from steps.validate import validate_data
 
-TRACKED_STEPS = ("train_model", "evaluate_model")
+TRACKED_STEPS = ("train_model", "evaluate_model")  # the steps that log to the experiment tracker
 
 
 @pipeline(name="training")
 def training(
-    data: DataConfig,
+    data: LabeledDataConfig,
     validation: ValidationConfig,
     split: SplitConfig,
     train: TrainConfig,
@@ -27,3 +36,17 @@ def training(
     model = train_model(train_set, feature_schema, train)
     metrics = evaluate_model(model, test_set, feature_schema)
     promote_model(model, test_set, feature_schema, metrics, promotion)
+
+
+def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> TrainingSummary:
+    params = config.parameters
+    run = run_pipeline(
+        training,
+        zenml_run_options(config, stack, TRACKED_STEPS),
+        data=params.data,
+        validation=params.validation,
+        split=params.split,
+        train=params.train,
+        promotion=params.promotion,
+    )
+    return summarize_training(run, stack.name)

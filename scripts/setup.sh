@@ -14,7 +14,6 @@ if [ ! -x .venv/bin/uv ]; then
 fi
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
-.venv/bin/uv pip install --quiet --python .venv/bin/python --constraint constraints.txt -e "$target"
-# Write bytecode once: where PYTHONDONTWRITEBYTECODE is set, every start would otherwise recompile
-# ZenML, MLflow and scikit-learn from source (about 10 s a process on 2 cores).
-.venv/bin/python -m compileall -q -j 0 .venv/lib/python*/site-packages >/dev/null || true
+# --compile-bytecode writes bytecode once, at install: where PYTHONDONTWRITEBYTECODE is set, every
+# start would otherwise recompile ZenML, MLflow and scikit-learn (about 10 s a process on 2 cores).
+.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python --constraint constraints.txt -e "$target"

@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from lifecycle.config import DeploymentParameters
-from lifecycle.errors import ConfigError
-from lifecycle.validation import FeatureSchema
+from core.errors import ConfigError
+from core.validation import FeatureSchema
+from stacks.mlserver.config import MLServerConfig
+from stacks.seldon.settings import SeldonSettings
 
 SUPPORTED_FLAVORS = ("mlserver", "seldon")
 
@@ -40,33 +41,35 @@ class ModelToServe:
     example: pd.DataFrame
 
 
-def deploy(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
+def deploy(
+    deployer: Any, served: ModelToServe, mlserver: MLServerConfig, seldon: SeldonSettings
+) -> DeployedModel:
+    """Serve `served` with the stack's deployer, configured by the section of its flavor."""
     if deployer is None:
         raise ConfigError(
             "the active stack has no model deployer; use a stack with one (e.g. `local`) "
             "or render the Seldon manifest with --dry-run --manifest-out PATH"
         )
     if deployer.flavor == "mlserver":
-        return _deploy_mlserver(deployer, served, parameters)
+        return _deploy_mlserver(deployer, served, mlserver)
     if deployer.flavor == "seldon":
-        return _deploy_seldon(deployer, served, parameters)
+        return _deploy_seldon(deployer, served, seldon)
     raise ConfigError(
         f"model deployer '{deployer.name}' has flavor '{deployer.flavor}'; this template deploys "
         f"with: {', '.join(SUPPORTED_FLAVORS)}"
     )
 
 
-def _deploy_mlserver(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
+def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfig) -> DeployedModel:
     from zenml import get_step_context
 
-    from lifecycle import mlserver_adapter
-    from stacks.flavors.mlserver_service import MLServerDeploymentConfig, MLServerDeploymentService
+    from stacks.mlserver import repository as model_repository
+    from stacks.mlserver.service import MLServerDeploymentConfig, MLServerDeploymentService
 
     context = get_step_context()
     pipeline_name, step_name = context.pipeline.name, context.step_run.name
-    serving = parameters.serving
     repository = deployer.repository(served.name)
-    mlserver_adapter.write_model_version(
+    model_repository.write_model_version(
         repository,
         served.name,
         served.version,
@@ -74,7 +77,7 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, parameters: Deployment
         served.schema,
         served.example,
         serving.max_rows,
-        mlserver_adapter.Batching(serving.max_batch_size, serving.max_batch_time_ms),
+        model_repository.Batching(serving.max_batch_size, serving.max_batch_time_ms),
     )
     config = MLServerDeploymentConfig(
         pipeline_name=pipeline_name,
@@ -99,28 +102,27 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, parameters: Deployment
     )
 
 
-def _deploy_seldon(deployer: Any, served: ModelToServe, parameters: DeploymentParameters) -> DeployedModel:
+def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings) -> DeployedModel:
     """Stage the model on the artifact store, render and validate the SeldonDeployment, apply it."""
     from zenml.client import Client
 
-    from lifecycle import seldon_manifest
+    from stacks.seldon.cluster import apply_manifest, served_model_uri, stage_model
+    from stacks.seldon.manifest import render_seldon_deployment, seldon_prediction_url
 
     client = deployer.seldon_client
-    settings = parameters.seldon.model_copy(update={"namespace": client.namespace})
-    uri = seldon_manifest.served_model_uri(
-        Client().active_stack.artifact_store.path, served.name, served.version
-    )
-    manifest = seldon_manifest.render_seldon_deployment(
+    settings = settings.model_copy(update={"namespace": client.namespace})
+    uri = served_model_uri(Client().active_stack.artifact_store.path, served.name, served.version)
+    manifest = render_seldon_deployment(
         deployment_name=served.name,
         model_name=served.name,
         model_version=served.version,
-        model_uri=seldon_manifest.stage_model(served.model, uri),
+        model_uri=stage_model(served.model, uri),
         settings=settings,
     )
-    seldon_manifest.apply_manifest(client, manifest, parameters.serving.timeout_seconds)
+    apply_manifest(client, manifest, settings.timeout_seconds)
     name = manifest["metadata"]["name"]
     return DeployedModel(
-        base_url=seldon_manifest.seldon_prediction_url(deployer.config.base_url, client.namespace, name),
+        base_url=seldon_prediction_url(deployer.config.base_url, client.namespace, name),
         service_id=f"{client.namespace}/{name}",
         model_name=served.name,
         model_version=served.version,
@@ -132,7 +134,8 @@ def deployed_base_url(deployer: Any, model_name: str) -> str:
     if deployer is None:
         raise ConfigError("the active stack has no model deployer; pass --url")
     if deployer.flavor == "seldon":
-        from lifecycle.seldon_manifest import seldon_deployment_name, seldon_prediction_url
+        from stacks.seldon.manifest import seldon_prediction_url
+        from stacks.seldon.settings import seldon_deployment_name
 
         name = seldon_deployment_name(model_name)
         return seldon_prediction_url(deployer.config.base_url, deployer.seldon_client.namespace, name)
@@ -163,7 +166,7 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
     if deployer.flavor == "seldon":
         from zenml.integrations.seldon.seldon_client import SeldonDeploymentNotFoundError
 
-        from lifecycle.seldon_manifest import seldon_deployment_name
+        from stacks.seldon.settings import seldon_deployment_name
 
         try:
             found = deployer.seldon_client.get_deployment(name=seldon_deployment_name(model_name))
@@ -178,7 +181,7 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
                 metrics_url=None,
             )
         ]
-    from lifecycle import mlserver_adapter
+    from stacks.mlserver.repository import metrics_url
 
     return [
         DeploymentStatus(
@@ -186,7 +189,7 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
             model_version=service.config.model_version,
             base_url=service.base_url,
             running=service.is_running,
-            metrics_url=mlserver_adapter.metrics_url(deployer.repository(model_name)),
+            metrics_url=metrics_url(deployer.repository(model_name)),
         )
         for service in deployer.services_of(model_name)
     ]

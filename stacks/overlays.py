@@ -1,4 +1,4 @@
-"""Per-stack run settings: `configs/stacks/<stack>.yaml`, laid over every pipeline's run config.
+"""Per-stack run settings: `configs/overlays/<stack>.yaml`, laid over every pipeline's run config.
 
 What differs between stacks (Docker settings for images, the orchestrator's settings) lives
 here, so pipeline code and the pipeline configs stay the same on every stack.
@@ -9,12 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from core.config_files import expand_env, read_yaml_mapping
 
-from lifecycle.errors import ConfigError
-from stacks.spec import expand_env
-
-OVERLAYS_DIR = Path(__file__).resolve().parents[1] / "configs" / "stacks"
+OVERLAYS_DIR = Path(__file__).resolve().parents[1] / "configs" / "overlays"
 
 
 def load_overlay(stack_name: str, folder: Path = OVERLAYS_DIR) -> dict[str, Any]:
@@ -22,13 +19,7 @@ def load_overlay(stack_name: str, folder: Path = OVERLAYS_DIR) -> dict[str, Any]
     path = folder / f"{stack_name}.yaml"
     if not path.is_file():
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: must be a mapping of ZenML run-config keys (settings, steps, ...)")
-    return dict(expand_env(raw, path))
+    return dict(expand_env(read_yaml_mapping(path, "stack overlay", empty_ok=True), path))
 
 
 def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:

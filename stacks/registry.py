@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lifecycle.errors import ConfigError
+from core.errors import ConfigError
 from stacks.spec import StackSpec, load_stack_spec
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def register_stack(client: Client, spec: StackSpec) -> bool:
 def _component_error(stack: str, component: str, error: Exception) -> ConfigError:
     from pydantic import ValidationError
 
-    from lifecycle.config import describe_validation_error
+    from core.config_files import describe_validation_error
 
     if isinstance(error, ValidationError):
         reason = describe_validation_error(error, "configuration")
@@ -83,13 +83,19 @@ def _component_error(stack: str, component: str, error: Exception) -> ConfigErro
 
 
 def _register_flavor(client: Client, source: str, component_type: StackComponentType) -> bool:
-    """Register a project flavor unless one of that name and type is already known."""
+    """Register a project flavor, or point a known one of that name and type at `source` (where
+    an earlier layout of the project kept it); True if anything changed."""
+    from zenml.models import FlavorUpdate
     from zenml.stack.flavor import validate_flavor_source
 
     _, flavor = validate_flavor_source(source=source, component_type=component_type)
-    if client.list_flavors(name=flavor.name, type=component_type).items:
+    known = client.list_flavors(name=flavor.name, type=component_type).items
+    if not known:
+        client.create_flavor(source=source, component_type=component_type)
+        return True
+    if known[0].source == source:
         return False
-    client.create_flavor(source=source, component_type=component_type)
+    client.zen_store.update_flavor(known[0].id, FlavorUpdate(source=source))
     return True
 
 

@@ -1,1 +1,1 @@
-"""Thin ZenML steps, one module per lifecycle stage, over the plain functions in `lifecycle/`."""
+"""Thin ZenML steps, one module per lifecycle stage, over the plain functions in `core/`."""

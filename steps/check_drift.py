@@ -11,9 +11,8 @@ from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 from zenml.types import HTMLString
 
-from lifecycle.config import MonitoringConfig
-from lifecycle.drift import DriftConfig, DriftResult, check_drift
-from lifecycle.monitoring import export_drift_metrics
+from core.drift import DriftConfig, DriftResult, check_drift
+from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics
 
 logger = get_logger(__name__)
 

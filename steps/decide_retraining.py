@@ -4,7 +4,7 @@ from typing import Annotated
 
 from zenml import get_step_context, log_metadata, step
 
-from lifecycle.drift import DriftResult, RetrainDecision, retraining_decision
+from core.drift import DriftResult, RetrainDecision, retraining_decision
 
 
 @step(enable_cache=False)

@@ -6,12 +6,13 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.metadata.metadata_types import MetadataType
 
-from lifecycle.config import DeploymentParameters
 from stacks.deployers import ModelToServe, deploy
+from stacks.mlserver.config import MLServerConfig
+from stacks.seldon.settings import SeldonSettings
 
 
 @step(enable_cache=False)
-def deploy_model(parameters: DeploymentParameters) -> Annotated[str, "prediction_url"]:
+def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[str, "prediction_url"]:
     model = get_step_context().model
     schema = model.load_artifact("feature_schema")
     example = model.load_artifact("train_set")[schema.features].head(5)
@@ -22,7 +23,7 @@ def deploy_model(parameters: DeploymentParameters) -> Annotated[str, "prediction
         schema=schema,
         example=example,
     )
-    deployed = deploy(Client().active_stack.model_deployer, served, parameters)
+    deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
     metadata: dict[str, MetadataType] = {
         "prediction_url": deployed.base_url,
         "deployed_model_version": deployed.model_version,

@@ -6,10 +6,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import step
 
-from lifecycle import mlflow_tracking
-from lifecycle.metrics import compute_metrics
-from lifecycle.modeling import prepare_features
-from lifecycle.validation import FeatureSchema
+from core.metrics import compute_metrics
+from core.modeling import prepare_features
+from core.validation import FeatureSchema
+from stacks.mlflow import tracking
 
 
 @step
@@ -19,5 +19,5 @@ def evaluate_model(
     metrics = compute_metrics(
         model, prepare_features(test_set, feature_schema), test_set[feature_schema.target]
     )
-    mlflow_tracking.log_metrics(metrics)
+    tracking.log_metrics(metrics)
     return metrics

@@ -5,16 +5,34 @@ from typing import Annotated
 import pandas as pd
 from zenml import log_metadata, step
 
-from lifecycle.config import DataConfig
-from lifecycle.sources import describe_source, load_source
+from core.errors import DataSourceError
+from core.sources import ArtifactsSource, DataConfig, describe_source, load_source
 from steps.materializers import HashedDataFrameMaterializer
 
 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
 def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
-    frame = load_source(data.source)
+    source = data.source
+    frame = _load_artifacts(source) if isinstance(source, ArtifactsSource) else load_source(source)
     log_metadata(
-        metadata={"source": describe_source(data.source), "n_rows": len(frame)},
+        metadata={"source": describe_source(source), "n_rows": len(frame)},
         infer_artifact=True,
     )
     return frame
+
+
+def _load_artifacts(source: ArtifactsSource) -> pd.DataFrame:
+    """DataFrame artifact versions from the ZenML store, stacked in order."""
+    from zenml.client import Client
+
+    client = Client()
+    frames = []
+    for artifact_id in source.ids:
+        try:
+            frame = client.get_artifact_version(artifact_id).load()
+        except KeyError:
+            raise DataSourceError(f"ZenML artifact version {artifact_id}: not found") from None
+        if not isinstance(frame, pd.DataFrame):
+            raise DataSourceError(f"ZenML artifact version {artifact_id}: holds {type(frame).__name__}")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -9,10 +9,16 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.logger import get_logger
 
-from lifecycle.config import OutputConfig, ScoringConfig
-from lifecycle.errors import ConfigError
-from lifecycle.predictions import score_in_process, score_on_endpoint, with_predictions, write_table
-from lifecycle.v2_client import V2Client, V2RequestError
+from core.errors import ConfigError
+from core.scoring import (
+    OutputConfig,
+    ScoringConfig,
+    score_in_process,
+    score_on_endpoint,
+    with_predictions,
+    write_table,
+)
+from core.v2_client import V2Client, V2RequestError
 from stacks.deployers import deployed_base_url
 from steps.materializers import HashedDataFrameMaterializer
 

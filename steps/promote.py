@@ -14,11 +14,10 @@ from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
 
-from lifecycle.config import PromotionConfig
-from lifecycle.metrics import compute_metrics
-from lifecycle.modeling import prepare_features
-from lifecycle.promotion import Champion, PromotionDecision, decide_promotion, promotion_lock
-from lifecycle.validation import FeatureSchema
+from core.metrics import compute_metrics
+from core.modeling import prepare_features
+from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion, promotion_lock
+from core.validation import FeatureSchema
 
 logger = get_logger(__name__)
 

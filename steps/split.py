@@ -5,8 +5,7 @@ from typing import Annotated, Tuple
 import pandas as pd
 from zenml import step
 
-from lifecycle.config import SplitConfig
-from lifecycle.modeling import stratified_split
+from core.modeling import SplitConfig, stratified_split
 from steps.materializers import HashedDataFrameMaterializer
 
 

@@ -8,10 +8,9 @@ from zenml import ArtifactConfig, log_metadata, step
 from zenml.enums import ArtifactType
 from zenml.logger import get_logger
 
-from lifecycle import mlflow_tracking
-from lifecycle.config import TrainConfig
-from lifecycle.modeling import fit_model, prepare_features
-from lifecycle.validation import FeatureSchema
+from core.modeling import TrainConfig, fit_model, prepare_features
+from core.validation import FeatureSchema
+from stacks.mlflow import tracking
 
 logger = get_logger(__name__)
 
@@ -22,7 +21,7 @@ def train_model(
 ) -> Annotated[Pipeline, ArtifactConfig(name="model", artifact_type=ArtifactType.MODEL)]:
     model, params = fit_model(train_set, feature_schema, config)
     features = prepare_features(train_set, feature_schema)
-    run_id = mlflow_tracking.log_training_run(model, params, features)
+    run_id = tracking.log_training_run(model, params, features)
     if run_id is None:
         logger.warning("The active stack has no experiment tracker: nothing is logged to MLflow.")
     # On the artifact, not the model version: a cached rerun reuses the artifact and its metadata,

@@ -5,8 +5,7 @@ from typing import Annotated, Tuple
 import pandas as pd
 from zenml import step
 
-from lifecycle.config import ValidationConfig
-from lifecycle.validation import FeatureSchema, validate_training_data
+from core.validation import FeatureSchema, ValidationConfig, validate_training_data
 from steps.materializers import HashedDataFrameMaterializer
 
 

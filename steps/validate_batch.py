@@ -5,8 +5,7 @@ from typing import Annotated
 import pandas as pd
 from zenml import get_step_context, step
 
-from lifecycle.config import ValidationConfig
-from lifecycle.validation import validate_batch
+from core.validation import ValidationConfig, validate_batch
 from steps.materializers import HashedDataFrameMaterializer
 
 

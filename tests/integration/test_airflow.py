@@ -21,7 +21,7 @@ import requests
 
 from tests.integration.conftest import run_cli, servers_env
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 ZENML = str(Path(sys.executable).parent / "zenml")
 

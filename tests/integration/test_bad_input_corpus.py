@@ -19,11 +19,11 @@ from sklearn.datasets import load_breast_cancer
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from lifecycle.v2_client import V2Client, encode_request
+from core.v2_client import V2Client, encode_request
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, last_line, run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.store, pytest.mark.servers]
 
 MODEL = "corpus_model"
 MAX_ROWS = 40
@@ -39,7 +39,9 @@ def production_id() -> Any:
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V2Client]:
     folder = tmp_path_factory.mktemp("corpus-deployment")
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
-    config["parameters"]["serving"].update(port=free_port(), max_rows=MAX_ROWS, max_batch_size=1)
+    config["parameters"].setdefault("mlserver", {}).update(
+        port=free_port(), max_rows=MAX_ROWS, max_batch_size=1
+    )
     (folder / "deployment.yaml").write_text(yaml.safe_dump(config))
     for args in (
         ("--pipeline", "training", "--model-name", MODEL),
@@ -165,8 +167,8 @@ CONFIG_CASES: dict[str, tuple[dict[str, Any], str]] = {
         "gate for 'roc_auc' is 1.5; it must be within [0, 1]",
     ),
     "impossible drift share": (
-        {"parameters": {"drift": {"drift_share": 1.5}}},
-        "parameters.drift.drift_share",
+        {"parameters": {"drift": {"drift_share_threshold": 1.5}}},
+        "parameters.drift.drift_share_threshold",
     ),
 }
 

@@ -20,7 +20,7 @@ import requests
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import last_line, servers_env
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 ZENML = str(Path(sys.executable).parent / "zenml")
 MODEL_URI = """
@@ -99,7 +99,8 @@ def test_gcp_stack_writes_to_the_gcs_emulator(env: dict[str, str]) -> None:
 def test_azure_stack_writes_to_azurite(env: dict[str, str]) -> None:
     from azure.storage.blob import BlobServiceClient
 
-    from stacks.servers import Credentials, azure_connection_string, load_servers_config
+    from stacks.servers.config import load_servers_config
+    from stacks.servers.credentials import Credentials, azure_connection_string
 
     uri = _train_on("azure", env)
     credentials = Credentials(**json.loads((Path(env["MLOPS_SERVERS_DIR"]) / "credentials.json").read_text()))

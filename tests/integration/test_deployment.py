@@ -29,11 +29,11 @@ from zenml.client import Client
 from zenml.enums import ModelStages, StackComponentType
 from zenml.stack.stack_component import StackComponent
 
-from lifecycle.v2_client import V2Client, encode_request
+from core.v2_client import V2Client, encode_request
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, last_line, run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.store, pytest.mark.servers]
 
 MODEL = "served_classifier"
 MAX_ROWS = 50
@@ -60,7 +60,9 @@ def ok(result: Any) -> None:
 @pytest.fixture(scope="module")
 def deploy_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
-    config["parameters"]["serving"].update(port=free_port(), max_rows=MAX_ROWS, timeout_seconds=300)
+    config["parameters"].setdefault("mlserver", {}).update(
+        port=free_port(), max_rows=MAX_ROWS, timeout_seconds=300
+    )
     path = tmp_path_factory.mktemp("deployment") / "deployment.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -207,9 +209,9 @@ def test_redeploy_under_load_loses_no_request(endpoint: str, deploy_config: Path
 
 
 def test_broken_model_never_replaces_the_working_endpoint(client: V2Client) -> None:
-    from lifecycle import mlserver_adapter
-    from lifecycle.errors import DeploymentError
-    from stacks.flavors.mlserver_service import MLServerDeploymentConfig, MLServerDeploymentService
+    from core.errors import DeploymentError
+    from stacks.mlserver import repository as model_repository
+    from stacks.mlserver.service import MLServerDeploymentConfig, MLServerDeploymentService
 
     model_deployer = deployer()
     live = model_deployer.services_of(MODEL)[0]
@@ -217,9 +219,9 @@ def test_broken_model_never_replaces_the_working_endpoint(client: V2Client) -> N
     repository = Path(live.config.repository)
     broken = repository / MODEL / "v999"
     broken.mkdir()
-    for name in (mlserver_adapter.SCHEMA_FILE, mlserver_adapter.EXAMPLE_FILE):
+    for name in (model_repository.SCHEMA_FILE, model_repository.EXAMPLE_FILE):
         (broken / name).write_bytes((repository / MODEL / f"v{serving_version}" / name).read_bytes())
-    (broken / mlserver_adapter.MODEL_FILE).write_bytes(b"not a model")
+    (broken / model_repository.MODEL_FILE).write_bytes(b"not a model")
     config = MLServerDeploymentConfig(
         **{**live.config.model_dump(), "model_version": "999", "root_runtime_path": None}
     )
@@ -228,7 +230,7 @@ def test_broken_model_never_replaces_the_working_endpoint(client: V2Client) -> N
         model_deployer.deploy_model(config, MLServerDeploymentService.SERVICE_TYPE, timeout=120)
 
     assert client.predict(features(3)).model_version == serving_version
-    assert mlserver_adapter.active_version(repository, MODEL) == serving_version
+    assert model_repository.active_version(repository, MODEL) == serving_version
     assert [s.config.model_version for s in model_deployer.services_of(MODEL)] == [serving_version]
 
 
@@ -281,7 +283,7 @@ def test_zenml_cli_stops_and_starts_the_deployment(client: V2Client) -> None:
 
 
 def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_path: Path) -> None:
-    from lifecycle.seldon_manifest import validate_manifest
+    from stacks.seldon.manifest import validate_manifest
 
     out = tmp_path / "seldon.yaml"
 

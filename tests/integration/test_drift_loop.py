@@ -24,7 +24,7 @@ from zenml.enums import ModelStages
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, last_line, run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.store, pytest.mark.servers]
 
 REPORT_SUMMARY = re.compile(r"Drift is detected for ([0-9.]+)% of columns \((\d+) out of (\d+)\)")
 SERVER_START_SECONDS = 60
@@ -69,7 +69,7 @@ def configs(tmp_path: Path) -> Callable[..., Path]:
         for source in (PROJECT_ROOT / "configs").glob("*.yaml"):
             config = yaml.safe_load(source.read_text())
             if source.stem == "batch_inference":
-                config["parameters"]["output"]["folder"] = str(tmp_path / "predictions")
+                config["parameters"]["output"] = {"folder": str(tmp_path / "predictions")}
             for dotted, value in changes.get(source.stem, {}).items():
                 node = config
                 *parents, leaf = dotted.split(".")
@@ -82,15 +82,17 @@ def configs(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def train(model: str) -> None:
-    ok(run_cli("--pipeline", "training", "--model-name", model))
+@pytest.fixture(scope="module")
+def model() -> str:
+    """One production model for the tests that only read it or add a version that is not promoted."""
+    name = "drift_model"
+    ok(run_cli("--pipeline", "training", "--model-name", name))
+    return name
 
 
 def test_clean_batch_no_drift_predictions_equal_the_model(
-    batches: dict[str, Path], configs: Callable[..., Path], tmp_path: Path
+    model: str, batches: dict[str, Path], configs: Callable[..., Path], tmp_path: Path
 ) -> None:
-    model = "drift_clean"
-    train(model)
     folder = configs()
 
     result = ok(
@@ -129,10 +131,8 @@ def test_clean_batch_no_drift_predictions_equal_the_model(
 
 
 def test_shifted_batch_drift_report_matches_the_run_metadata(
-    batches: dict[str, Path], configs: Callable[..., Path]
+    model: str, batches: dict[str, Path], configs: Callable[..., Path]
 ) -> None:
-    model = "drift_shifted"
-    train(model)
     folder = configs()
 
     ok(
@@ -164,10 +164,8 @@ def test_shifted_batch_drift_report_matches_the_run_metadata(
 
 
 def test_bad_batch_fails_with_one_line_and_changes_nothing(
-    batches: dict[str, Path], configs: Callable[..., Path], tmp_path: Path
+    model: str, batches: dict[str, Path], configs: Callable[..., Path], tmp_path: Path
 ) -> None:
-    model = "drift_bad_batch"
-    train(model)
     folder = configs()
     bad = tmp_path / "bad.csv"
     pd.read_csv(batches["clean"]).drop(columns="mean radius").to_csv(bad, index=False)
@@ -190,9 +188,9 @@ def test_bad_batch_fails_with_one_line_and_changes_nothing(
     assert not (tmp_path / "predictions").exists()
 
 
-def test_clean_labeled_batch_does_not_retrain(batches: dict[str, Path], configs: Callable[..., Path]) -> None:
-    model = "ct_clean"
-    train(model)
+def test_clean_labeled_batch_does_not_retrain(
+    model: str, batches: dict[str, Path], configs: Callable[..., Path]
+) -> None:
     folder = configs()
     before = versions(model)
 
@@ -217,12 +215,10 @@ def test_clean_labeled_batch_does_not_retrain(batches: dict[str, Path], configs:
 
 
 def test_drift_retrains_but_a_loser_is_not_promoted(
-    batches: dict[str, Path], configs: Callable[..., Path]
+    model: str, batches: dict[str, Path], configs: Callable[..., Path]
 ) -> None:
-    model = "ct_loser"
-    train(model)
     folder = configs(training={"parameters.promotion.gates.accuracy": 1.0})
-    before = production(model).number
+    before, latest = production(model).number, versions(model)[-1]
 
     result = ok(
         run_cli(
@@ -240,12 +236,12 @@ def test_drift_retrains_but_a_loser_is_not_promoted(
     metadata = latest_run("continuous_training").run_metadata
     assert metadata["retrain_triggered"] is True
     assert metadata["retrain_reason"].startswith("dataset drift")
-    assert metadata["retrained_version"] == str(before + 1)
-    assert versions(model) == [before, before + 1]
+    assert metadata["retrained_version"] == str(latest + 1)
+    assert versions(model)[-1] == latest + 1
     assert production(model).number == before
     assert "Not redeployed: version" in result.stdout
     retrain_run = Client().get_pipeline_run(metadata["retrain_run"])
-    assert retrain_run.model_version is not None and retrain_run.model_version.number == before + 1
+    assert retrain_run.model_version is not None and retrain_run.model_version.number == latest + 1
     training_rows = retrain_run.steps["ingest_data"].outputs["raw_data"][0].run_metadata["n_rows"]
     assert training_rows == 569 + 400  # the production version's data plus the batch
 
@@ -324,9 +320,9 @@ def query(prometheus: str, promql: str, timeout: float = 60) -> list[dict[str, A
 
 
 def dashboard_answers(prometheus: str, model: str) -> set[str]:
-    """Run every query of monitoring/grafana-dashboard.json; each must be valid PromQL. Returns the
+    """Run every query of stacks/prometheus/grafana-dashboard.json; each must be valid PromQL. Returns the
     titles of the panels whose first query has data."""
-    dashboard = json.loads((PROJECT_ROOT / "monitoring" / "grafana-dashboard.json").read_text())
+    dashboard = json.loads((PROJECT_ROOT / "stacks" / "prometheus" / "grafana-dashboard.json").read_text())
     with_data = set()
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
@@ -340,7 +336,7 @@ def dashboard_answers(prometheus: str, model: str) -> set[str]:
 
 def test_shipped_prometheus_config_is_valid() -> None:
     result = subprocess.run(
-        ["promtool", "check", "config", str(PROJECT_ROOT / "monitoring" / "prometheus.yml")],
+        ["promtool", "check", "config", str(PROJECT_ROOT / "stacks" / "prometheus" / "prometheus.yml")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -357,7 +353,7 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
     gateway, prometheus, targets = monitoring_servers
     model = "ct_loop"
     folder = configs(
-        deployment={"parameters.serving.port": free_port()},
+        deployment={"parameters.mlserver.port": free_port()},
         continuous_training={"parameters.monitoring.pushgateway_url": gateway},
         batch_inference={"parameters.monitoring.pushgateway_url": gateway},
     )

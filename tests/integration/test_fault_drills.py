@@ -21,7 +21,7 @@ from zenml.enums import ExecutionStatus, ModelStages
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import make_multiclass_frame
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.store
 
 
 def _start_training(model_name: str, *extra: str) -> subprocess.Popen[str]:

@@ -27,7 +27,7 @@ import yaml
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, last_line
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 ZENML = str(Path(sys.executable).parent / "zenml")
 STEPS = ["ingest_data", "validate_data", "split_data", "train_model", "evaluate_model", "promote_model"]

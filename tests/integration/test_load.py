@@ -19,11 +19,11 @@ import requests
 import yaml
 from sklearn.datasets import load_breast_cancer
 
-from lifecycle.v2_client import encode_request
+from core.v2_client import encode_request
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.load
 
 MODEL = "load_model"
 TOTAL_REQUESTS = 20_000
@@ -52,7 +52,7 @@ def ok(*args: str) -> str:
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("load")
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
-    config["parameters"]["serving"].update(port=free_port(), timeout_seconds=300)
+    config["parameters"]["mlserver"] = {"port": free_port(), "timeout_seconds": 300}
     path = folder / "deployment.yaml"
     path.write_text(yaml.safe_dump(config))
     ok("--pipeline", "training", "--model-name", MODEL)

@@ -24,7 +24,7 @@ import requests
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import last_line, run_cli, servers_env
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 ZENML = str(Path(sys.executable).parent / "zenml")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

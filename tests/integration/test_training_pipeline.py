@@ -17,7 +17,7 @@ from zenml.stack import Stack
 
 from tests.integration.conftest import last_line, make_multiclass_frame
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.store
 
 DEMO_MODEL = "breast_cancer_classifier"
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -178,9 +178,9 @@ def test_users_csv_with_multiclass_string_labels_trains(cli: Cli, tmp_path: Path
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("a,b\n1,2\n", "step validate_data: column 'species': the target column is missing"),
-        ("", "step ingest_data: data file '{path}': is empty"),
-        ("petal_length,species\n", "step ingest_data: data file '{path}': has a header but no rows"),
+        ("a,b\n1,2\n", "column 'species': the target column is missing"),
+        ("", "data file '{path}': is empty"),
+        ("petal_length,species\n", "data file '{path}': has a header but no rows"),
     ],
     ids=["missing-target", "empty-file", "header-only"],
 )

@@ -1,4 +1,4 @@
-"""Batch checks and in-process scoring: lifecycle/validation.validate_batch and lifecycle/predictions."""
+"""Batch checks and in-process scoring: core/validation.validate_batch and core/scoring."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from lifecycle.config import TrainConfig, ValidationConfig
-from lifecycle.errors import ConfigError, DataValidationError
-from lifecycle.modeling import fit_model
-from lifecycle.predictions import score_in_process, with_predictions, write_table
-from lifecycle.validation import FeatureSchema, validate_batch, validate_training_data
+from core.errors import ConfigError, DataValidationError
+from core.modeling import TrainConfig, fit_model
+from core.scoring import score_in_process, with_predictions, write_table
+from core.validation import FeatureSchema, ValidationConfig, validate_batch, validate_training_data
 
 DEMO = load_breast_cancer(as_frame=True).frame
 RULES = ValidationConfig()

@@ -11,7 +11,10 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 RUN = str(PROJECT_ROOT / "run.py")
-ALL_PIPELINES = "training, deployment, batch-inference, continuous-training"
+
+pytestmark = pytest.mark.cli
+ALL_PIPELINES = "training, deployment, batch-inference, continuous-training, all"
+DATA = "data: {source: {kind: demo}, target: t}"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,23 +23,50 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
+def run_and_list_imports(*args: str, watched: tuple[str, ...]) -> tuple[int, str, str]:
+    """`python run.py ARGS` in a probe that says which of `watched` the command imported."""
     probe = (
         "import runpy, sys\n"
-        f"sys.argv = [{RUN!r}, '--help']\n"
+        f"sys.argv = [{RUN!r}, *{list(args)!r}]\n"
+        "code = 0\n"
         "try:\n"
         f"    runpy.run_path({RUN!r}, run_name='__main__')\n"
         "except SystemExit as exit:\n"
-        "    assert exit.code in (0, None), exit.code\n"
-        "heavy = sorted(m for m in ('zenml', 'mlflow', 'sklearn', 'pandas') if m in sys.modules)\n"
-        "print('HEAVY:', heavy)\n"
+        "    code = exit.code or 0\n"
+        f"print('IMPORTED:', sorted(m for m in {watched!r} if m in sys.modules))\n"
+        "sys.exit(code)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    return result.returncode, result.stdout, result.stderr
 
-    assert "--pipeline" in result.stdout and "training" in result.stdout
-    assert "HEAVY: []" in result.stdout
+
+def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
+    code, out, _ = run_and_list_imports("--help", watched=("zenml", "mlflow", "sklearn", "pandas"))
+
+    assert code == 0
+    assert "--pipeline" in out and "training" in out
+    assert "IMPORTED: []" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("a,b\n1,2\n", "column 'target': the target column is missing"),
+        ("mean radius,target\n1.0,0\n2.0,1\n", "data: 2 rows, fewer than validation.min_rows = 50"),
+        ("a;b;target\n1;2;0\n", "the separator is probably not ','"),
+    ],
+    ids=["no-target", "too-few-rows", "wrong-delimiter"],
+)
+def test_a_bad_data_file_is_refused_before_zenml_starts(tmp_path: Path, content: str, expected: str) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text(content)
+
+    code, out, err = run_and_list_imports("--pipeline", "training", "--data", str(data), watched=("zenml",))
+
+    lines = err.strip().splitlines()
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert "IMPORTED: []" in out
 
 
 @pytest.mark.parametrize(
@@ -133,8 +163,8 @@ def test_data_file_of_unknown_type_is_refused(tmp_path: Path) -> None:
     [
         (
             "batch-inference",
-            "model: {name: m}\nparameters: {drift: {drift_share: 0}}\n",
-            "parameters.drift.drift_share: Input should be greater than 0",
+            "model: {name: m}\nparameters: {drift: {drift_share_threshold: 0}}\n",
+            "parameters.drift.drift_share_threshold: Input should be greater than 0",
         ),
         (
             "batch-inference",
@@ -163,7 +193,7 @@ def test_invalid_drift_configs_name_the_key(
     tmp_path: Path, pipeline: str, yaml_text: str, expected: str
 ) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text(yaml_text)
+    config.write_text(yaml_text.replace("parameters: {", f"parameters: {{{DATA}, "))
 
     result = run("--pipeline", pipeline, "--config", str(config))
 
@@ -173,7 +203,7 @@ def test_invalid_drift_configs_name_the_key(
 
 def test_continuous_training_with_a_missing_training_config_names_it(tmp_path: Path) -> None:
     config = tmp_path / "ct.yaml"
-    config.write_text("model: {name: m}\nparameters: {training_config: nowhere.yaml}\n")
+    config.write_text(f"model: {{name: m}}\nparameters: {{{DATA}, training_config: nowhere.yaml}}\n")
 
     result = run("--pipeline", "continuous-training", "--config", str(config))
 

@@ -1,4 +1,4 @@
-"""lifecycle/config.py: the typed config sections, estimator checks and one-line error messages."""
+"""The typed config sections (core/, pipelines/parameters.py), estimator checks, one-line errors."""
 
 from __future__ import annotations
 
@@ -8,33 +8,36 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from lifecycle.config import (
+from core.config_files import describe_validation_error
+from core.modeling import SearchConfig, SplitConfig, TrainConfig, load_estimator_class
+from core.promotion import PromotionConfig
+from core.sources import (
     CsvSource,
     DataConfig,
     DemoSource,
     HttpSource,
+    LabeledDataConfig,
     ParquetSource,
-    PromotionConfig,
-    SearchConfig,
-    SplitConfig,
     SqlSource,
-    TrainConfig,
-    TrainingParameters,
-    ValidationConfig,
-    describe_validation_error,
-    load_estimator_class,
 )
+from core.validation import ValidationConfig
+from pipelines.parameters import PARAMETERS, TrainingParameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+DEMO_DATA = {"source": {"kind": "demo"}, "target": "target"}
+
+
 def error_line(parameters: dict[str, Any]) -> str:
-    """The one-line message `load_run_config` would show for these `parameters`."""
+    """The one-line message `load_run_config` would show for these `parameters` (with the demo data
+    where they name none)."""
+    raw = {**parameters, "data": {**DEMO_DATA, **parameters.get("data", {})}}
     with pytest.raises(ValidationError) as caught:
-        TrainingParameters.model_validate(parameters)
-    return describe_validation_error(caught.value, "parameters")
+        TrainingParameters.model_validate(raw)
+    return describe_validation_error(caught.value, "parameters", raw)
 
 
 def test_default_training_yaml_validates() -> None:
@@ -52,9 +55,17 @@ def test_default_training_yaml_validates() -> None:
     assert parameters.promotion.gates == {"accuracy": 0.85, "roc_auc": 0.90}
 
 
-def test_defaults_when_parameters_are_empty() -> None:
-    parameters = TrainingParameters.model_validate({})
-    assert parameters.data == DataConfig(
+def test_data_is_the_one_section_without_a_default() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TrainingParameters.model_validate({"data": {"source": {"kind": "demo"}}})
+    assert describe_validation_error(caught.value, "parameters") == "parameters.data.target: Field required"
+    with pytest.raises(ValidationError, match="data\n  Field required"):
+        TrainingParameters.model_validate({})
+
+
+def test_defaults_of_everything_but_the_data() -> None:
+    parameters = TrainingParameters.model_validate({"data": DEMO_DATA})
+    assert parameters.data == LabeledDataConfig(
         source=DemoSource(kind="demo", name="breast_cancer"), target="target"
     )
     assert parameters.validation.max_null_fraction == 0.5
@@ -287,3 +298,46 @@ def test_config_sections_are_frozen() -> None:
     config = SplitConfig()
     with pytest.raises(ValidationError, match="frozen"):
         config.seed = 7
+
+
+def _repeated_defaults(model: type[Any], raw: dict[str, Any], prefix: str) -> list[str]:
+    """Keys in `raw` whose value is the model's own default: defaults must be stated once."""
+    repeated = []
+    for key, value in raw.items():
+        field = model.model_fields[key]
+        section = field.annotation if isinstance(field.annotation, type) else None
+        if section is not None and issubclass(section, BaseModel) and isinstance(value, dict):
+            repeated += _repeated_defaults(section, value, f"{prefix}.{key}")
+        elif not field.is_required() and field.get_default(call_default_factory=True) == value:
+            repeated.append(f"{prefix}.{key}")
+    return repeated
+
+
+@pytest.mark.parametrize("pipeline", list(PARAMETERS))
+def test_shipped_configs_list_only_what_differs_from_the_defaults(pipeline: str) -> None:
+    path = PROJECT_ROOT / "configs" / f"{pipeline.replace('-', '_')}.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["parameters"]
+
+    assert _repeated_defaults(PARAMETERS[pipeline], raw, "parameters") == []
+    PARAMETERS[pipeline].model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "raw", "expected"),
+    [
+        (
+            "batch-inference",
+            {"data": DEMO_DATA, "drift": {"drift_share": 0.3}},
+            "parameters.drift: key 'drift_share' is now called 'drift_share_threshold'",
+        ),
+        (
+            "deployment",
+            {"serving": {"port": 9000}},
+            "parameters: key 'serving' is now called 'mlserver'",
+        ),
+    ],
+)
+def test_a_renamed_key_names_its_new_name(pipeline: str, raw: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PARAMETERS[pipeline].model_validate(raw)
+    assert describe_validation_error(caught.value, "parameters", raw) == expected

@@ -1,4 +1,4 @@
-"""lifecycle/drift.py with the real Evidently: what counts as drift, sampling, and the report's numbers."""
+"""core/drift.py with the real Evidently: what counts as drift, sampling, and the report's numbers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle.drift import DriftConfig, DriftResult, check_drift, retraining_decision, sample
-from lifecycle.errors import DataValidationError
-from lifecycle.validation import FeatureSchema
+from core.drift import DriftConfig, DriftResult, check_drift, retraining_decision, sample
+from core.errors import DataValidationError
+from core.validation import FeatureSchema
 
 SCHEMA = FeatureSchema(
     target="label",
@@ -48,8 +48,8 @@ def test_batch_from_the_same_distribution_has_no_drift() -> None:
 def test_shifted_columns_are_named_and_the_share_decides() -> None:
     shifted = frame(2000, 2, shift=1.5, colours="rrrgb")
 
-    lenient, _ = check_drift(frame(3000, 1), shifted, SCHEMA, DriftConfig(drift_share=0.75))
-    strict, _ = check_drift(frame(3000, 1), shifted, SCHEMA, DriftConfig(drift_share=0.5))
+    lenient, _ = check_drift(frame(3000, 1), shifted, SCHEMA, DriftConfig(drift_share_threshold=0.75))
+    strict, _ = check_drift(frame(3000, 1), shifted, SCHEMA, DriftConfig(drift_share_threshold=0.5))
 
     assert lenient.drifted_columns == strict.drifted_columns == ["a", "colour"]
     assert lenient.drift_share == strict.drift_share == 0.5
@@ -70,7 +70,7 @@ def test_report_html_says_what_the_result_says() -> None:
 
 
 def test_configured_test_and_threshold_are_used() -> None:
-    config = DriftConfig(numeric_test="psi", categorical_test="jensenshannon", threshold=0.5)
+    config = DriftConfig(numeric_test="psi", categorical_test="jensenshannon", column_threshold=0.5)
 
     result, _ = check_drift(frame(3000, 1), frame(2000, 2, shift=0.3), SCHEMA, config)
 
@@ -118,7 +118,7 @@ def _result(drifted: list[str], share: float, dataset_drift: bool) -> DriftResul
         n_reference_rows=10,
         compared_rows=10,
         compared_reference_rows=10,
-        threshold_share=0.5,
+        drift_share_threshold=0.5,
         columns=[],
     )
 

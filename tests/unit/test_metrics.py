@@ -1,4 +1,4 @@
-"""lifecycle/metrics.py: held-out metrics for binary and multiclass models, and metric directions."""
+"""core/metrics.py: held-out metrics for binary and multiclass models, and metric directions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as sk_metrics
 
-from lifecycle.config import TrainConfig, ValidationConfig
-from lifecycle.metrics import LOWER_IS_BETTER, SCORERS, compute_metrics, is_better_or_equal, passes_gate
-from lifecycle.modeling import fit_model, prepare_features
-from lifecycle.validation import validate_training_data
+from core.metrics import LOWER_IS_BETTER, SCORERS, compute_metrics, is_better_or_equal, passes_gate
+from core.modeling import TrainConfig, fit_model, prepare_features
+from core.validation import ValidationConfig, validate_training_data
 
 LOGISTIC = TrainConfig(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 200})
 

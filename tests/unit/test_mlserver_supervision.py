@@ -31,7 +31,7 @@ def _start_daemon(tmp_path: Path, grace_seconds: float) -> tuple[subprocess.Pope
     pid_file = tmp_path / "server.pid"
     script = (
         "import os, sys\n"
-        "from lifecycle.supervision import supervise\n"
+        "from stacks.mlserver.supervision import supervise\n"
         f"sys.exit(supervise([sys.executable, '-c', {WEDGED_SERVER!r}, {str(pid_file)!r}], "
         f"dict(os.environ), {grace_seconds}))\n"
     )

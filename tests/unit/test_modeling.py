@@ -1,4 +1,4 @@
-"""lifecycle/modeling.py: the stratified split, the preprocessing + estimator pipeline and its fitting."""
+"""core/modeling.py: the stratified split, the preprocessing + estimator pipeline and its fitting."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from lifecycle.config import SearchConfig, SplitConfig, TrainConfig, ValidationConfig
-from lifecycle.errors import DataValidationError
-from lifecycle.modeling import build_model, fit_model, prepare_features, stratified_split
-from lifecycle.validation import FeatureSchema, validate_training_data
+from core.errors import DataValidationError
+from core.modeling import (
+    SearchConfig,
+    SplitConfig,
+    TrainConfig,
+    build_model,
+    fit_model,
+    prepare_features,
+    stratified_split,
+)
+from core.validation import FeatureSchema, ValidationConfig, validate_training_data
 
 SMALL_FOREST = TrainConfig(
     estimator="sklearn.ensemble.RandomForestClassifier", params={"n_estimators": 10, "n_jobs": 1}, seed=7

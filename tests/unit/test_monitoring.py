@@ -1,4 +1,4 @@
-"""lifecycle/monitoring.py: drift numbers in Prometheus' text format, to a file and a real socket."""
+"""stacks/prometheus/metrics.py: drift numbers in Prometheus' text format, to a file and a real socket."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lifecycle.config import MonitoringConfig
-from lifecycle.drift import ColumnDrift, DriftResult
-from lifecycle.errors import ConfigError
-from lifecycle.monitoring import export_drift_metrics
+from core.drift import ColumnDrift, DriftResult
+from core.errors import ConfigError
+from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics
 
 RESULT = DriftResult(
     dataset_drift=True,
@@ -21,7 +20,7 @@ RESULT = DriftResult(
     n_reference_rows=999,
     compared_rows=1000,
     compared_reference_rows=999,
-    threshold_share=0.5,
+    drift_share_threshold=0.5,
     columns=[
         ColumnDrift(column="a", test="K-S p_value", threshold=0.05, score=0.001, drifted=True),
         ColumnDrift(column="b", test="K-S p_value", threshold=0.05, score=0.4, drifted=False),

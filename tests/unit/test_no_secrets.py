@@ -23,7 +23,7 @@ SECRET_PATTERNS = {
     ),
     "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@$]+:(?!\$)([^/\s:@]{4,})@"),
 }
-# Made-up values that tests need on purpose (the password-hiding tests of lifecycle/sources.py).
+# Made-up values that tests need on purpose (the password-hiding tests of core/sources.py).
 KNOWN_FAKES = {"s3cret"}
 
 

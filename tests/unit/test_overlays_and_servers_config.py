@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle.errors import ConfigError
+from core.errors import ConfigError
 from stacks.overlays import load_overlay, merged
-from stacks.servers import PROJECT_ROOT, Credentials, load_servers_config, zenml_secrets
+from stacks.servers.config import PROJECT_ROOT, load_servers_config
+from stacks.servers.credentials import Credentials, zenml_secrets
 
 
 def test_overlay_merges_mappings_key_by_key_and_replaces_the_rest() -> None:
@@ -36,14 +37,14 @@ def test_overlay_fills_the_environment_and_names_a_bad_file(
         "settings": {"docker": {"parent_image": "registry.example.com/app:1"}}
     }
     (tmp_path / "broken.yaml").write_text("- a list\n")
-    with pytest.raises(ConfigError, match=r"broken\.yaml: must be a mapping"):
+    with pytest.raises(ConfigError, match=r"stack overlay .*broken\.yaml.: must be a mapping"):
         load_overlay("broken", tmp_path)
 
 
 def test_shipped_overlays_are_valid_zenml_run_settings() -> None:
     from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 
-    for path in (PROJECT_ROOT / "configs" / "stacks").glob("*.yaml"):
+    for path in (PROJECT_ROOT / "configs" / "overlays").glob("*.yaml"):
         PipelineRunConfiguration.model_validate(load_overlay(path.stem))
 
 

@@ -1,11 +1,10 @@
-"""lifecycle/promotion.py: gates first, then champion vs challenger on the same held-out data."""
+"""core/promotion.py: gates first, then champion vs challenger on the same held-out data."""
 
 from __future__ import annotations
 
 import pytest
 
-from lifecycle.config import PromotionConfig
-from lifecycle.promotion import Champion, PromotionDecision, decide_promotion
+from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion
 
 CHALLENGER = {"accuracy": 0.9, "f1_macro": 0.88, "roc_auc": 0.95, "log_loss": 0.30}
 CONFIG = PromotionConfig(metric="f1_macro", gates={"accuracy": 0.85, "roc_auc": 0.9})

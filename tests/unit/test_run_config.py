@@ -1,4 +1,4 @@
-"""lifecycle/run_config.py: loading a run config YAML and applying command-line overrides."""
+"""pipelines/run_config.py: loading a run config YAML and applying command-line overrides."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.config import CsvSource, DemoSource, ParquetSource, TrainingParameters
-from lifecycle.errors import ConfigError
-from lifecycle.run_config import RunConfig, load_run_config, with_overrides
+from core.errors import ConfigError
+from core.sources import CsvSource, DemoSource, ParquetSource
+from pipelines.parameters import TrainingParameters
+from pipelines.run_config import RunConfig, load_run_config, with_overrides
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_YAML = PROJECT_ROOT / "configs" / "training.yaml"
@@ -25,6 +26,10 @@ parameters:
 """
 
 
+DATA = "  data: {source: {kind: demo}, target: target}\n"
+LINEAR_REGRESSION = "sklearn.linear_model.LinearRegression"
+
+
 def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -33,11 +38,11 @@ def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
 
 @pytest.fixture
 def minimal(tmp_path: Path) -> RunConfig[TrainingParameters]:
-    return load_run_config(write(tmp_path, MINIMAL))
+    return load_run_config(write(tmp_path, MINIMAL), TrainingParameters)
 
 
 def test_default_training_config_loads() -> None:
-    config = load_run_config(TRAINING_YAML)
+    config = load_run_config(TRAINING_YAML, TrainingParameters)
     assert config.path == TRAINING_YAML
     assert config.model_name == "breast_cancer_classifier"
     assert "parameters" not in config.zenml_options
@@ -55,42 +60,43 @@ def test_minimal_config_fills_defaults(minimal: RunConfig[TrainingParameters]) -
     assert minimal.parameters.split.test_size == 0.2
 
 
-def test_config_without_parameters_uses_defaults(tmp_path: Path) -> None:
-    config = load_run_config(write(tmp_path, "model: {name: m}\n"))
-    assert config.parameters.data.source == DemoSource(kind="demo", name="breast_cancer")
-    assert config.zenml_options == {"model": {"name": "m"}}
+def test_config_without_data_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "model: {name: m}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_run_config(path, TrainingParameters)
+    assert str(caught.value) == f"{path}: parameters.data: Field required"
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
     with pytest.raises(ConfigError) as caught:
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
     assert str(caught.value) == f"config file '{path}': no such file"
 
 
 def test_directory_is_not_a_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"config file '{tmp_path}': no such file")):
-        load_run_config(tmp_path)
+        load_run_config(tmp_path, TrainingParameters)
 
 
 def test_invalid_yaml_names_file(tmp_path: Path) -> None:
     path = write(tmp_path, "model:\n  name: [churn\n")
     with pytest.raises(ConfigError, match=re.escape(f"config file '{path}': not valid YAML (")):
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
 
 
 def test_non_utf8_config_names_file(tmp_path: Path) -> None:
     path = tmp_path / "latin.yaml"
     path.write_bytes("model: {name: caf\xe9}\n".encode("latin-1"))
     with pytest.raises(ConfigError, match=re.escape(f"config file '{path}': not valid YAML (")):
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
 
 
 @pytest.mark.parametrize("text", ["- model\n- parameters\n", "just a string\n", ""])
 def test_yaml_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
     assert str(caught.value) == f"config file '{path}': must be a mapping of keys to values"
 
 
@@ -100,14 +106,14 @@ def test_yaml_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
 def test_missing_model_name(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
     assert str(caught.value) == f"{path}: model.name: required (the Model Control Plane's model name)"
 
 
 def test_unknown_parameter_key_names_file_and_dotted_key(tmp_path: Path) -> None:
-    path = write(tmp_path, "model: {name: m}\nparameters:\n  split:\n    test_fraction: 0.3\n")
+    path = write(tmp_path, f"model: {{name: m}}\nparameters:\n{DATA}  split:\n    test_fraction: 0.3\n")
     with pytest.raises(ConfigError) as caught:
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
     assert str(caught.value) == f"{path}: parameters.split.test_fraction: unknown key"
 
 
@@ -116,16 +122,16 @@ def test_wrong_parameter_type_names_key(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=re.escape(f"{path}: parameters.validation.min_rows: Input should be")
     ):
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
 
 
 def test_bad_estimator_names_file_and_key(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "model: {name: m}\nparameters:\n  train:\n    estimator: sklearn.linear_model.LinearRegression\n",
+        f"model: {{name: m}}\nparameters:\n{DATA}  train: {{estimator: {LINEAR_REGRESSION}}}\n",
     )
     with pytest.raises(ConfigError) as caught:
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
     assert str(caught.value) == (
         f"{path}: parameters.train: 'sklearn.linear_model.LinearRegression' is not a scikit-learn classifier"
     )
@@ -136,7 +142,7 @@ def test_parameters_that_are_not_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=re.escape(f"{path}: parameters: Input should be a valid dictionary")
     ):
-        load_run_config(path)
+        load_run_config(path, TrainingParameters)
 
 
 # --- with_overrides ------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def test_target_model_name_and_no_cache(minimal: RunConfig[TrainingParameters]) 
 
 
 def test_model_name_override_keeps_other_model_options() -> None:
-    config = with_overrides(load_run_config(TRAINING_YAML), model_name="other")
+    config = with_overrides(load_run_config(TRAINING_YAML, TrainingParameters), model_name="other")
     assert config.zenml_options["model"]["name"] == "other"
     assert config.zenml_options["model"]["license"] == "Apache-2.0"
 

@@ -25,15 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle.errors import ConfigError, DeploymentError
-from lifecycle.seldon_manifest import (
-    SeldonSettings,
-    apply_manifest,
-    render_seldon_deployment,
-    served_model_uri,
-    stage_model,
-    validate_manifest,
-)
+from core.errors import ConfigError, DeploymentError
+from stacks.seldon.cluster import apply_manifest, served_model_uri, stage_model
+from stacks.seldon.manifest import render_seldon_deployment, validate_manifest
+from stacks.seldon.settings import SeldonSettings
 
 NAMESPACE = "zenml-workloads"
 PREFIX = f"/apis/machinelearning.seldon.io/v1/namespaces/{NAMESPACE}/seldondeployments"

@@ -1,4 +1,4 @@
-"""lifecycle/seldon_manifest.py: the rendered SeldonDeployment against the real Seldon Core 1.17.1 CRD."""
+"""stacks/seldon/manifest.py: the rendered SeldonDeployment against the real Seldon Core 1.17.1 CRD."""
 
 from __future__ import annotations
 
@@ -12,19 +12,15 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from lifecycle.errors import ConfigError
-from lifecycle.seldon_manifest import (
-    CRD_FILE_NAME,
+from core.errors import ConfigError
+from stacks.seldon.manifest import (
     CRD_PATH_ENV,
-    DEFAULT_CRD_PATH,
-    SeldonSettings,
-    kubernetes_name,
     load_crd_schema,
     manifest_to_yaml,
     render_seldon_deployment,
     validate_manifest,
 )
-from tests.conftest import PROJECT_ROOT
+from stacks.seldon.settings import SeldonSettings, kubernetes_name
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
@@ -360,11 +356,3 @@ def test_yaml_round_trips_in_build_order(manifest: dict[str, Any]) -> None:
     text = manifest_to_yaml(manifest)
     assert yaml.safe_load(text) == manifest
     assert text.startswith("apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata:\n")
-
-
-SHARED_CRD = PROJECT_ROOT.parent / "shared" / "reference" / "seldon" / CRD_FILE_NAME
-
-
-@pytest.mark.skipif(not SHARED_CRD.exists(), reason="no ../shared reference copy beside this checkout")
-def test_shipped_crd_is_the_reference_copy_unchanged() -> None:
-    assert DEFAULT_CRD_PATH.read_bytes() == SHARED_CRD.read_bytes()

@@ -1,4 +1,4 @@
-"""lifecycle/simulate.py: seeded clean and shifted batches from the demo set."""
+"""core/simulate.py: seeded clean and shifted batches from the demo set."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from lifecycle.errors import ConfigError
-from lifecycle.simulate import simulate_batch
+from core.errors import ConfigError
+from core.simulate import simulate_batch
 
 DEMO = load_breast_cancer(as_frame=True).frame
 

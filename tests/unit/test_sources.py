@@ -1,4 +1,4 @@
-"""lifecycle/sources.py: demo, CSV, Parquet, SQL and HTTP sources, with errors naming the file or URL."""
+"""core/sources.py: demo, CSV, Parquet, SQL and HTTP sources, with errors naming the file or URL."""
 
 from __future__ import annotations
 
@@ -17,9 +17,17 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
 
-from lifecycle.config import CsvSource, DemoSource, HttpSource, ParquetSource, SqlSource
-from lifecycle.errors import ConfigError, DataSourceError
-from lifecycle.sources import describe_source, load_source, source_for_path
+from core.errors import ConfigError, DataSourceError
+from core.sources import (
+    CsvSource,
+    DemoSource,
+    HttpSource,
+    ParquetSource,
+    SqlSource,
+    describe_source,
+    load_source,
+    source_for_path,
+)
 
 SMALL_FRAME = pd.DataFrame({"age": [31, 45, 27], "city": ["Oslo", "Rome", "Lima"], "target": ["y", "n", "y"]})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.errors import ConfigError
+from core.errors import ConfigError
 from stacks import spec
 from stacks.spec import ComponentSpec, available_stacks, load_stack_spec
 
@@ -51,17 +51,15 @@ def test_local_stack_is_available_and_valid() -> None:
         "orchestrator",
         "artifact_store",
         "experiment_tracker",
-        "data_validator",
         "model_deployer",
     }
     assert stack.components["model_deployer"] == ComponentSpec(name="mlserver-local", flavor="mlserver")
     assert [flavor.source for flavor in stack.flavors] == [
-        "stacks.flavors.mlserver_flavor.MLServerModelDeployerFlavor"
+        "stacks.mlserver.flavor.MLServerModelDeployerFlavor"
     ]
     assert stack.components["orchestrator"] == ComponentSpec(name="local-orchestrator", flavor="local")
     assert stack.components["artifact_store"].flavor == "local"
     assert stack.components["experiment_tracker"] == ComponentSpec(name="mlflow-local", flavor="mlflow")
-    assert stack.components["data_validator"].flavor == "evidently"
     assert stack.components["experiment_tracker"].configuration == {}
 
 
@@ -171,7 +169,7 @@ def test_empty_stack_file_reports_missing_fields(stacks_dir: Path) -> None:
     path.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_stack_spec("blank")
-    assert str(caught.value) == f"{path}: must be a mapping with `name` and `components`"
+    assert str(caught.value) == f"stack file '{path}': must be a mapping of keys to values"
 
 
 def test_invalid_yaml_is_a_config_error_naming_the_file(stacks_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""lifecycle/validation.py: inferred schema and pandera quality rules, with errors naming column and rule."""
+"""core/validation.py: inferred schema and pandera quality rules, with errors naming column and rule."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle.config import ValidationConfig
-from lifecycle.errors import DataValidationError
-from lifecycle.validation import (
+from core.errors import DataValidationError
+from core.validation import (
     FeatureSchema,
+    ValidationConfig,
     infer_kind,
     infer_schema,
     validate_features,

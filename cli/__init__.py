@@ -1,0 +1,1 @@
+"""The command line: `python run.py ...` (commands, console output, one error boundary)."""

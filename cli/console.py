@@ -1,0 +1,123 @@
+"""What the CLI prints after a run: a short, readable summary with rich."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.drift import DriftResult
+    from pipelines.summaries import (
+        BatchInferenceSummary,
+        ContinuousTrainingSummary,
+        DeploymentSummary,
+        TrainingSummary,
+    )
+
+console = Console(soft_wrap=True)
+
+
+def _summary_table(title: str) -> Table:
+    """Two columns, names in bold; long values wrap instead of being cut."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    return table
+
+
+def print_training_summary(summary: TrainingSummary) -> None:
+    decision = summary.decision
+    table = _summary_table(f"Training run {summary.run_name} on stack '{summary.stack}'")
+    table.add_row("model", f"{summary.model_name} version {summary.model_version}")
+    table.add_row("stage", summary.stage or "(none)")
+    for name, value in sorted(summary.metrics.items()):
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("promoted", "[green]yes[/]" if decision.promoted else "[yellow]no[/]")
+    table.add_row("reason", decision.reason)
+    table.add_row("mlflow run", summary.mlflow_run_id or "(no experiment tracker on this stack)")
+    table.add_row("cached steps", f"{summary.cached_steps} of {summary.total_steps}")
+    console.print(table)
+
+
+def print_stack_info(stack: str, tracking_uri: str | None, dashboard_url: str | None) -> None:
+    console.print(f"active stack: [bold]{stack}[/]")
+    if tracking_uri is None:
+        console.print("MLflow: the active stack has no experiment tracker")
+    else:
+        console.print(f"MLflow tracking URI: {tracking_uri}")
+        if tracking_uri.startswith("sqlite:"):
+            console.print(f"  open it with: mlflow ui --backend-store-uri '{tracking_uri}'")
+    if dashboard_url:
+        console.print(f"ZenML dashboard: {dashboard_url}")
+    else:
+        console.print("ZenML dashboard: run `zenml login --local` to start it on 127.0.0.1")
+
+
+def print_deployment_summary(summary: DeploymentSummary) -> None:
+    console.print(
+        f"Deployed {summary.model_name} version {summary.model_version} on stack '{summary.stack}' "
+        f"(run {summary.run_name})"
+    )
+    console.print(f"prediction_url: {summary.prediction_url}")
+    console.print(f"  V2 inference: POST {summary.prediction_url}/v2/models/{summary.model_name}/infer")
+
+
+def print_manifest(manifest: dict[str, Any], path: Path) -> None:
+    console.print(
+        f"SeldonDeployment '{manifest['metadata']['name']}' validated against the CRD; written to {path}"
+    )
+
+
+def print_predictions(predictions: pd.DataFrame, out: Path | None) -> None:
+    if out is not None:
+        console.print(f"{len(predictions)} predictions written to {out}")
+    else:
+        console.print(predictions.to_string(index=False))
+
+
+def _drift_rows(table: Table, drift: DriftResult) -> None:
+    table.add_row("dataset drift", "[red]yes[/]" if drift.dataset_drift else "[green]no[/]")
+    table.add_row(
+        "drifted columns",
+        f"{len(drift.drifted_columns)} of {len(drift.columns)} (share {drift.drift_share:.2f}, "
+        f"threshold {drift.drift_share_threshold:.2f})",
+    )
+    if drift.drifted_columns:
+        shown = drift.drifted_columns[:8]
+        table.add_row("", ", ".join(shown) + (", ..." if len(drift.drifted_columns) > 8 else ""))
+    sampled = (
+        ""
+        if drift.compared_rows == drift.n_rows
+        else f" (drift checked on a sample of {drift.compared_rows})"
+    )
+    table.add_row("rows", f"{drift.n_rows}{sampled}")
+
+
+def print_batch_inference_summary(summary: BatchInferenceSummary) -> None:
+    table = _summary_table(f"Batch inference run {summary.run_name} on stack '{summary.stack}'")
+    table.add_row("model", f"{summary.model_name} version {summary.model_version}")
+    _drift_rows(table, summary.drift)
+    table.add_row("scored by", summary.scored_by)
+    table.add_row("predictions", summary.predictions_path)
+    console.print(table)
+    console.print("The drift report is the run's `drift_report` artifact in the ZenML dashboard.")
+
+
+def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> None:
+    table = _summary_table(f"Continuous training run {summary.run_name} on stack '{summary.stack}'")
+    table.add_row("production", f"{summary.model_name} version {summary.model_version}")
+    _drift_rows(table, summary.drift)
+    table.add_row("retrain", "[yellow]yes[/]" if summary.decision.retrain else "no")
+    table.add_row("reason", summary.decision.reason)
+    console.print(table)
+    if summary.training is not None:
+        print_training_summary(summary.training)
+    if summary.deployment is not None:
+        print_deployment_summary(summary.deployment)
+    elif summary.not_redeployed_because:
+        console.print(f"Not redeployed: {summary.not_redeployed_because}")

@@ -1,0 +1,78 @@
+"""`deployment status|stop` and `predict`: the live endpoint of the model on the active stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+deployment_app = typer.Typer(help="See or stop the model's deployment on the active stack.")
+
+ModelName = Annotated[
+    str | None, typer.Option("--model-name", help="Model (default: configs/deployment.yaml's).")
+]
+
+
+def _model_name(model_name: str | None) -> str:
+    if model_name is not None:
+        return model_name
+    from pipelines.run_config import load_pipeline_config
+
+    return load_pipeline_config("deployment", CONFIGS / "deployment.yaml").model_name
+
+
+def _active_deployer() -> Any:
+    from zenml.client import Client
+
+    return Client().active_stack.model_deployer
+
+
+@deployment_app.command("status")
+def status(model_name: ModelName = None) -> None:
+    """Which version is served where, whether it answers, and its Prometheus metrics URL."""
+    from stacks.deployers import deployment_statuses
+
+    name = _model_name(model_name)
+    statuses = deployment_statuses(_active_deployer(), name)
+    if not statuses:
+        typer.echo(f"'{name}' is not deployed on this stack")
+    for found in statuses:
+        state = "running" if found.running else "NOT running (`--pipeline deployment` starts it again)"
+        typer.echo(f"{found.model_name} version {found.model_version}: {state}")
+        typer.echo(f"  url: {found.base_url}")
+        if found.metrics_url:
+            typer.echo(f"  metrics: {found.metrics_url}")
+
+
+@deployment_app.command("stop")
+def stop(model_name: ModelName = None) -> None:
+    """Stop and remove the model's local MLServer deployment."""
+    from stacks.deployers import stop_deployments
+
+    name = _model_name(model_name)
+    typer.echo(f"stopped {stop_deployments(_active_deployer(), name)} deployment(s) of '{name}'")
+
+
+def predict(
+    data: Annotated[Path, typer.Option(help="CSV or Parquet file of feature rows to score.")],
+    out: Annotated[Path | None, typer.Option(help="Write predictions here (.csv or .parquet).")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Deployed model to ask (default: configs/deployment.yaml's model).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Endpoint base URL (default: the model's running deployment).")
+    ] = None,
+) -> None:
+    """Send a file's rows to the live V2 endpoint; print or write the predictions."""
+    from cli.console import print_predictions
+    from core.scoring import predict_file
+
+    name = _model_name(model_name)
+    if url is None:
+        from stacks.deployers import deployed_base_url
+
+        url = deployed_base_url(_active_deployer(), name)
+    print_predictions(predict_file(data, url, name, out), out)

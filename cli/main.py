@@ -1,0 +1,155 @@
+"""`python run.py`: run a pipeline on the active ZenML stack, and the commands around it.
+
+Imports of ZenML, MLflow and scikit-learn happen inside the commands, so `--help` and a bad option
+answer at once; configs and data files are checked before ZenML starts. `main` is the one error
+boundary: a user-facing error from any command is one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import data, deployment, servers, stacks
+from core.errors import ConfigError, UserFacingError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = PROJECT_ROOT / "configs"
+PIPELINES = ("training", "deployment", "batch-inference", "continuous-training")
+ALL = "all"  # every pipeline in lifecycle order, each with its own config
+
+os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Run the ML lifecycle on the active ZenML stack.",
+)
+app.add_typer(stacks.stack_app, name="stack")
+app.add_typer(deployment.deployment_app, name="deployment")
+app.add_typer(servers.servers_app, name="servers")
+app.command("predict")(deployment.predict)
+app.command("simulate")(data.simulate)
+app.command("info")(stacks.info)
+
+
+def main() -> None:
+    """Run the CLI; a user-facing error becomes one line and exit code 1."""
+    try:
+        app()
+    except UserFacingError as error:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+        raise SystemExit(1) from None
+
+
+@app.callback(invoke_without_command=True)
+def run(
+    ctx: typer.Context,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Pipeline to run: {' | '.join(PIPELINES)} | {ALL} (all four, in that order).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run config YAML (default: configs/PIPELINE.yaml); with --pipeline all, a folder of them.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="CSV or Parquet file replacing the configured data source."),
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Label column, overriding the config.")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Model name in the Model Control Plane (for a new data set).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(help="Run on this registered stack instead of the active one (this run only)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Deployment: render the Seldon manifest, deploy nothing.")
+    ] = False,
+    manifest_out: Annotated[
+        Path | None, typer.Option(help="Deployment --dry-run: where to write the SeldonDeployment YAML.")
+    ] = None,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    choices = ", ".join((*PIPELINES, ALL))
+    if pipeline is None:
+        raise ConfigError(f"--pipeline is required; choose one of: {choices}")
+    if pipeline not in (*PIPELINES, ALL):
+        raise ConfigError(f"--pipeline: unknown pipeline '{pipeline}'; choose one of: {choices}")
+    if (dry_run or manifest_out) and (pipeline != "deployment" or not (dry_run and manifest_out)):
+        raise ConfigError("--dry-run and --manifest-out PATH go together, with --pipeline deployment")
+    if pipeline == ALL and config is not None and not config.is_dir():
+        raise ConfigError(
+            f"--config: with --pipeline all, give a folder of pipeline configs, not the file '{config}'"
+        )
+    from cli import console
+    from pipelines.preflight import check_data
+    from pipelines.run_config import load_pipeline_config, retraining_configs, with_overrides
+
+    stages = PIPELINES if pipeline == ALL else (pipeline,)
+    # Every config and data file is read and checked before ZenML starts.
+    run_configs = {
+        stage: with_overrides(
+            load_pipeline_config(stage, _config_file(stage, config, pipeline == ALL)),
+            data=data if stage != "deployment" else None,
+            target=target if stage != "deployment" else None,
+            model_name=model_name,
+            no_cache=no_cache,
+        )
+        for stage in stages
+    }
+    for stage, run_config in run_configs.items():
+        check_data(stage, run_config)
+        if stage == "continuous-training":
+            retraining_configs(run_config)
+    if manifest_out is not None:
+        from pipelines.deployment import render_deployment_manifest
+
+        console.print_manifest(
+            render_deployment_manifest(run_configs["deployment"], manifest_out), manifest_out
+        )
+        return
+    with console.console.status("Loading ZenML and preparing the stack..."):
+        from pipelines.execution import prepare_stack
+
+        active = prepare_stack(stack)
+    for stage, run_config in run_configs.items():
+        if stage == "training":
+            from pipelines.training import run_training
+
+            console.print_training_summary(run_training(run_config, active))
+        elif stage == "deployment":
+            from pipelines.deployment import run_deployment
+
+            console.print_deployment_summary(run_deployment(run_config, active))
+        elif stage == "batch-inference":
+            from pipelines.batch_inference import run_batch_inference
+
+            console.print_batch_inference_summary(run_batch_inference(run_config, active))
+        else:
+            from pipelines.continuous_training import run_continuous_training
+
+            console.print_continuous_training_summary(run_continuous_training(run_config, active))
+
+
+def _config_file(pipeline: str, config: Path | None, is_folder: bool) -> Path:
+    """The pipeline's config: `--config` itself, or its file in the `--config` folder (with `all`)."""
+    name = f"{pipeline.replace('-', '_')}.yaml"
+    if config is None:
+        return CONFIGS / name
+    return config / name if is_folder else config

@@ -1,0 +1,193 @@
+"""Split, build and fit the one scikit-learn `Pipeline` (preprocessing + estimator) that is served.
+
+Preprocessing is fitted together with the estimator, so whoever loads the model gets both and
+training and serving cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from core.errors import DataValidationError
+from core.metrics import SCORERS
+from core.types import SearchMetric, StrictModel
+from core.validation import FeatureSchema
+
+ESTIMATOR_STEP = "estimator"
+
+
+class SplitConfig(StrictModel):
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    """Share of the rows held out for evaluation and promotion (stratified)."""
+    seed: int = 42
+    """Seed of the split."""
+
+
+class SearchConfig(StrictModel):
+    """Hyper-parameter search over estimator parameters (names without the `estimator__` prefix)."""
+
+    kind: Literal["grid", "random"] = "grid"
+    """Grid search over every combination, or random search."""
+    space: dict[str, list[Any]]
+    """Values to try per estimator parameter."""
+    cv: int = Field(default=5, ge=2)
+    """Cross-validation folds."""
+    scoring: SearchMetric = "f1_macro"
+    """Metric the search maximises."""
+    n_iter: int = Field(default=10, ge=1)
+    """Candidates tried by random search."""
+
+    @field_validator("space")
+    @classmethod
+    def _non_empty(cls, space: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not space:
+            raise ValueError("needs at least one parameter to search")
+        for name, values in space.items():
+            if not values:
+                raise ValueError(f"parameter '{name}' has no values to try")
+        return space
+
+
+class TrainConfig(StrictModel):
+    """The estimator as an import path plus its parameters; preprocessing is built from the data."""
+
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    """Import path of any scikit-learn classifier."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """The estimator's parameters (checked against it)."""
+    seed: int = 42
+    """`random_state` where the estimator takes one."""
+    search: SearchConfig | None = None
+    """Hyper-parameter search; none: fit `params` as they are."""
+
+    @model_validator(mode="after")
+    def _estimator_accepts_params(self) -> TrainConfig:
+        estimator_class = load_estimator_class(self.estimator)
+        accepted = set(estimator_class().get_params())
+        searched = set(self.search.space) if self.search else set()
+        unknown = sorted((set(self.params) | searched) - accepted)
+        if unknown:
+            raise ValueError(f"{self.estimator} has no parameter {', '.join(map(repr, unknown))}")
+        return self
+
+
+@functools.cache
+def load_estimator_class(path: str) -> type[Any]:
+    """Import `package.module.Class` and check that it is a scikit-learn classifier."""
+    from sklearn.base import is_classifier
+
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ValueError(f"'{path}' is not an import path like sklearn.linear_model.LogisticRegression")
+    try:
+        estimator_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import '{path}': {error}") from None
+    if not isinstance(estimator_class, type) or not hasattr(estimator_class, "get_params"):
+        raise ValueError(f"'{path}' is not a scikit-learn estimator")
+    try:
+        estimator = estimator_class()
+    except TypeError as error:
+        raise ValueError(f"'{path}' cannot be created from parameters alone: {error}") from None
+    if not is_classifier(estimator):
+        raise ValueError(f"'{path}' is not a scikit-learn classifier")
+    return estimator_class
+
+
+def stratified_split(
+    frame: pd.DataFrame, target: str, config: SplitConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A stratified, seeded train/test split that keeps every class on both sides."""
+    counts = frame[target].value_counts()
+    n_test = int(-(-len(frame) * config.test_size // 1))
+    if n_test < len(counts) or len(frame) - n_test < len(counts):
+        raise DataValidationError(
+            f"split.test_size = {config.test_size}: {n_test} test rows of {len(frame)} cannot hold "
+            f"all {len(counts)} classes on both sides"
+        )
+    train, test = train_test_split(
+        frame, test_size=config.test_size, random_state=config.seed, stratify=frame[target]
+    )
+    for side, part in (("test", test), ("train", train)):
+        absent = sorted(set(counts.index) - set(part[target]), key=str)
+        if absent:
+            raise DataValidationError(
+                f"split.test_size = {config.test_size}: the {side} side gets no row of class "
+                f"{', '.join(map(repr, absent))}; add rows of it or change the test size"
+            )
+    return train, test
+
+
+def build_model(schema: FeatureSchema, config: TrainConfig) -> Pipeline:
+    """Preprocessing by column kind, then the configured estimator with a fixed seed."""
+    numeric = schema.of_kind("numeric", "integer", "boolean")
+    categorical = schema.of_kind("categorical")
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                categorical,
+            ),
+        ],
+        remainder="drop",
+    )
+    estimator_class = load_estimator_class(config.estimator)
+    params = dict(config.params)
+    if "random_state" in inspect.signature(estimator_class).parameters:
+        params.setdefault("random_state", config.seed)
+    return Pipeline([("preprocess", preprocess), (ESTIMATOR_STEP, estimator_class(**params))])
+
+
+def fit_model(
+    train: pd.DataFrame, schema: FeatureSchema, config: TrainConfig
+) -> tuple[Pipeline, dict[str, Any]]:
+    """Fit the pipeline (through a search when configured); return it and the chosen parameters."""
+    model = build_model(schema, config)
+    features, labels = prepare_features(train, schema), train[schema.target]
+    if config.search is None:
+        model.fit(features, labels)
+        return model, dict(config.params)
+    search = _make_search(model, config.search, config.seed)
+    search.fit(features, labels)
+    best = {name.removeprefix(f"{ESTIMATOR_STEP}__"): value for name, value in search.best_params_.items()}
+    return search.best_estimator_, {**config.params, **best}
+
+
+def prepare_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """The feature columns in training order; nullable extension dtypes become plain floats."""
+    features = frame[schema.features].copy()
+    for name in schema.of_kind("integer", "boolean"):
+        features[name] = features[name].astype("float64")
+    return features
+
+
+def _make_search(model: Pipeline, config: SearchConfig, seed: int) -> GridSearchCV | RandomizedSearchCV:
+    space = {f"{ESTIMATOR_STEP}__{name}": values for name, values in config.space.items()}
+    scoring = SCORERS[config.scoring]
+    if config.kind == "grid":
+        return GridSearchCV(model, space, cv=config.cv, scoring=scoring, n_jobs=1)
+    return RandomizedSearchCV(
+        model,
+        space,
+        n_iter=config.n_iter,
+        cv=config.cv,
+        scoring=scoring,
+        random_state=seed,
+        n_jobs=1,
+    )

@@ -1,0 +1,322 @@
+"""Read a configured data source into a DataFrame, with errors that name the file, URL or query."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import Counter
+from pathlib import Path
+from typing import IO, Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import Field, field_validator
+
+from core.errors import ConfigError, DataSourceError
+from core.types import StrictModel
+
+# `kind` has no default on purpose: ZenML stores parameters without their defaults, and the union
+# below needs `kind` to tell the sources apart when it reads them back.
+
+
+class DemoSource(StrictModel):
+    """A data set that ships with scikit-learn, so the template trains offline."""
+
+    kind: Literal["demo"]
+    name: Literal["breast_cancer", "iris", "wine"] = "breast_cancer"
+    """Which scikit-learn data set."""
+
+
+class CsvSource(StrictModel):
+    """A CSV (or TSV) file."""
+
+    kind: Literal["csv"]
+    path: Path
+    """The file, relative to the working directory or absolute."""
+    separator: str = ","
+    """The CSV's column separator (`--data` with a .tsv file uses a tab)."""
+    encoding: str = "utf-8"
+    """The file's text encoding."""
+
+
+class ParquetSource(StrictModel):
+    """A Parquet file."""
+
+    kind: Literal["parquet"]
+    path: Path
+    """The file, relative to the working directory or absolute."""
+
+
+class SqlSource(StrictModel):
+    """A query through SQLAlchemy; `$VAR` in the URL is read from the environment when read.
+
+    Write `$PGPASSWORD`, not the braced form, which ZenML would substitute into the stored config.
+    """
+
+    kind: Literal["sql"]
+    url: str
+    """SQLAlchemy URL, e.g. postgresql+psycopg://reader:$PGPASSWORD@db.example.com/sales."""
+    query: str
+    """The SQL query whose rows are the data."""
+
+
+class HttpSource(StrictModel):
+    """A CSV or Parquet file behind an HTTP(S) URL; `format: auto` goes by the URL's suffix."""
+
+    kind: Literal["http"]
+    url: str
+    """An http:// or https:// URL of the file."""
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    """`auto` goes by the URL's suffix."""
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    """Longest wait for the download."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
+class ArtifactsSource(StrictModel):
+    """Data frames stored as ZenML artifact versions, stacked: how continuous training hands the
+    reference data plus the new batch to the training pipeline, with lineage, on any stack.
+
+    Only the ingest step can read it (it needs the ZenML store); `load_source` refuses it.
+    """
+
+    kind: Literal["artifacts"]
+    ids: list[str] = Field(min_length=1)
+    """ZenML artifact version ids of data frames, stacked in order."""
+
+
+Source = Annotated[
+    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource | ArtifactsSource,
+    Field(discriminator="kind"),
+]
+
+
+class DataConfig(StrictModel):
+    """Where a pipeline reads its rows; `target`, the label column, passes through batch inference."""
+
+    source: Source
+    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http
+    (`--data PATH` replaces it)."""
+    target: str | None = None
+    """The label column; batch inference passes it through when the batch has it."""
+
+
+class LabeledDataConfig(DataConfig):
+    """Data to learn from: the label column is required."""
+
+    target: str
+    """The label column (`--target` replaces it)."""
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def source_for_path(path: Path) -> CsvSource | ParquetSource:
+    """The source for `--data PATH`, chosen by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return ParquetSource(kind="parquet", path=path)
+    if suffix in CSV_SUFFIXES:
+        return CsvSource(kind="csv", path=path, separator="\t" if suffix == ".tsv" else ",")
+    raise ConfigError(
+        f"--data {path}: unsupported file type '{suffix or '(none)'}'; use .csv, .tsv or .parquet"
+    )
+
+
+def describe_source(source: Source) -> str:
+    """A short human name of the source for messages and metadata (never shows a password)."""
+    match source:
+        case DemoSource(name=name):
+            return f"demo data set '{name}'"
+        case CsvSource(path=path) | ParquetSource(path=path):
+            return f"data file '{path}'"
+        case SqlSource(url=url):
+            return f"SQL source '{_hide_password(url)}'"
+        case HttpSource(url=url):
+            return f"URL '{url}'"
+        case ArtifactsSource(ids=ids):
+            return f"ZenML artifact version(s) {', '.join(ids)}"
+    raise AssertionError(source)
+
+
+def load_source(source: Source) -> pd.DataFrame:
+    """Load the whole data set; raises `DataSourceError` with the source's name on any failure."""
+    match source:
+        case DemoSource():
+            frame = _load_demo(source)
+        case CsvSource():
+            frame = _read_csv_file(source)
+        case ParquetSource():
+            frame = _read_parquet_file(source.path)
+        case SqlSource():
+            frame = _read_sql(source)
+        case HttpSource():
+            frame = _read_http(source)
+        case ArtifactsSource():
+            raise ConfigError(f"{describe_source(source)}: read by the ingest step from the ZenML store")
+    check_frame(frame, source)
+    return frame
+
+
+def check_frame(frame: pd.DataFrame, source: Source) -> None:
+    """What every source must give: unique column names and at least one row."""
+    if frame.columns.duplicated().any():
+        duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise DataSourceError(f"{describe_source(source)}: duplicated column name(s) {', '.join(duplicated)}")
+    if frame.empty:
+        raise DataSourceError(f"{describe_source(source)}: has a header but no rows")
+
+
+def _load_demo(source: DemoSource) -> pd.DataFrame:
+    from sklearn import datasets
+
+    loader = {
+        "breast_cancer": datasets.load_breast_cancer,
+        "iris": datasets.load_iris,
+        "wine": datasets.load_wine,
+    }[source.name]
+    frame: pd.DataFrame = loader(as_frame=True).frame
+    return frame
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataSourceError(f"data file '{path}': no such file")
+    if not path.is_file():
+        raise DataSourceError(f"data file '{path}': not a regular file")
+    if not os.access(path, os.R_OK):
+        raise DataSourceError(f"data file '{path}': not readable (permission denied)")
+    if path.stat().st_size == 0:
+        raise DataSourceError(f"data file '{path}': is empty")
+
+
+def _read_csv_file(source: CsvSource) -> pd.DataFrame:
+    _check_file(source.path)
+    with source.path.open("rb") as handle:
+        return _parse_csv(handle, source.separator, source.encoding, f"data file '{source.path}'")
+
+
+def _parse_csv(handle: IO[bytes], separator: str, encoding: str, label: str) -> pd.DataFrame:
+    """Parse CSV bytes; pandas renames duplicated headers, so they are checked on the raw header."""
+    raw = handle.read()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise DataSourceError(
+            f"{label}: not valid {encoding} text (byte {error.start}); "
+            "set the source's `encoding` to the file's encoding"
+        ) from None
+    header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    if not any(cell.strip() for cell in header):
+        raise DataSourceError(f"{label}: is empty (no header row)")
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicated:
+        raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=separator)
+    except pd.errors.ParserError as error:
+        raise DataSourceError(f"{label}: cannot be parsed as CSV: {error}") from None
+    if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in ";\t|"):
+        raise DataSourceError(
+            f"{label}: found a single column '{frame.columns[0]}'; "
+            f"the separator is probably not '{separator}'"
+        )
+    return frame
+
+
+def _read_parquet_file(path: Path) -> pd.DataFrame:
+    _check_file(path)
+    return _parse_parquet(path, f"data file '{path}'")
+
+
+def _parse_parquet(data: Path | IO[bytes], label: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(data)
+        names = parquet.schema_arrow.names
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
+        frame: pd.DataFrame = parquet.read().to_pandas()
+    except (pa.ArrowException, OSError) as error:
+        raise DataSourceError(f"{label}: not a readable Parquet file ({error})") from None
+    return frame
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+def _read_sql(source: SqlSource) -> pd.DataFrame:
+    import sqlalchemy
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    url = os.path.expandvars(source.url)
+    label = describe_source(source)
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except (ArgumentError, ImportError) as error:
+        raise DataSourceError(f"{label}: cannot use this URL: {error}") from None
+    try:
+        with engine.connect() as connection:
+            frame = pd.read_sql_query(sqlalchemy.text(source.query), connection)
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise DataSourceError(f"{label}: query failed: {reason}") from None
+    finally:
+        engine.dispose()
+    return frame
+
+
+def _read_http(source: HttpSource) -> pd.DataFrame:
+    import requests
+
+    label = describe_source(source)
+    try:
+        response = requests.get(source.url, timeout=source.timeout_seconds, stream=True)
+        response.raise_for_status()
+        payload = _download(response, label)
+    except requests.HTTPError as error:
+        raise DataSourceError(f"{label}: HTTP {error.response.status_code}") from None
+    except requests.RequestException as error:
+        raise DataSourceError(f"{label}: download failed: {type(error).__name__}") from None
+    if not payload:
+        raise DataSourceError(f"{label}: is empty")
+    fmt = source.format
+    if fmt == "auto":
+        path = source.url.split("?", 1)[0].lower()
+        fmt = "parquet" if path.endswith(PARQUET_SUFFIXES) else "csv"
+    if fmt == "parquet":
+        return _parse_parquet(io.BytesIO(payload), label)
+    return _parse_csv(io.BytesIO(payload), ",", "utf-8", label)
+
+
+def _download(response: Any, label: str) -> bytes:
+    """Stream the body, with a rich progress bar when the size is known."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    total = int(response.headers.get("content-length") or 0) or None
+    chunks: list[bytes] = []
+    with Progress(
+        *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
+    ) as progress:
+        task = progress.add_task(f"Downloading {label}", total=total)
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            chunks.append(chunk)
+            progress.advance(task, len(chunk))
+    return b"".join(chunks)

@@ -1,0 +1,32 @@
+"""Types every config section and core module shares: a leaf module, importing nothing of the project."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
+SearchMetric = Literal["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
+MetricName = Literal[SearchMetric, "f1"]
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable.
+
+    `renamed` maps a key's old name to its new one, so an old config gets one line naming the new
+    key instead of "unknown key".
+    """
+
+    # A field's docstring is its description: the configuration reference in docs/ is made from it.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    renamed: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in cls.renamed.items():
+                if old in data:
+                    raise ValueError(f"key '{old}' is now called '{new}'")
+        return data

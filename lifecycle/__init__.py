@@ -1,1 +1,0 @@
-"""Plain, unit-testable logic of the ML lifecycle; ZenML steps in `steps/` are thin wrappers over it."""

@@ -1,0 +1,71 @@
+"""Why a run did not finish, said in one line: the step's own error, a server of the stack that is
+gone, or an orchestrator that never started it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import errors
+from core.errors import OrchestratorError, StackUnreachableError, UserFacingError
+from stacks.health import unreachable_components
+
+
+def unfinished_run_error(run: Any) -> OrchestratorError:
+    """The orchestrator returned before the run finished. One it never started (no orchestrator run
+    id: ZenML's Kubeflow orchestrator only logs an unreachable KFP API) is marked failed, so it
+    does not stay `provisioning`; one that is running elsewhere is left to run."""
+    from zenml.client import Client
+    from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
+
+    orchestrator = Client().active_stack.orchestrator
+    where = f"orchestrator '{orchestrator.name}' ({orchestrator.flavor})"
+    if run.orchestrator_run_id is None:
+        publish_failed_pipeline_run(run.id)
+        return OrchestratorError(
+            f"{where} did not start run {run.name} (see its log above); the run is marked failed, "
+            "nothing was promoted"
+        )
+    return OrchestratorError(
+        f"{where} returned while run {run.name} is {run.status.value}: this command reports finished "
+        f"runs only; follow it with `zenml pipeline runs get {run.name}`"
+    )
+
+
+def run_failure_error(run_name_template: str, error: Exception) -> UserFacingError | None:
+    """What went wrong with a failed run, as one user-facing error, if the store can tell.
+
+    Orchestrators report a failed run differently (the local one raises, others only record it),
+    so the store's record of the run is the one place that tells the same on every stack: a step's
+    own user-facing error, a step that failed because a server of the stack is gone, or an
+    orchestrator that never started the run.
+    """
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+
+    prefix = run_name_template.split("{", 1)[0]
+    suffix = run_name_template.rsplit("}", 1)[-1]
+    runs = Client().list_pipeline_runs(name=f"endswith:{suffix}", sort_by="desc:created", size=1)
+    for run in runs.items:
+        if not run.name.startswith(prefix):
+            continue
+        for name, step_run in run.steps.items():
+            info = step_run.exception_info
+            if step_run.status != ExecutionStatus.FAILED or info is None or not info.source:
+                continue
+            error_class = getattr(errors, info.source.rsplit(".", 1)[-1], None)
+            if isinstance(error_class, type) and issubclass(error_class, UserFacingError):
+                return error_class(f"step {name}: {info.message}")
+        if not run.steps:
+            orchestrator = Client().active_stack.orchestrator
+            return OrchestratorError(
+                f"orchestrator '{orchestrator.name}' ({orchestrator.flavor}) did not start run {run.name}: "
+                f"{' '.join(str(error).split())}; no step ran, nothing was promoted"
+            )
+        failed = [name for name, step_run in run.steps.items() if step_run.status == ExecutionStatus.FAILED]
+        problems = unreachable_components(Client().active_stack)
+        if problems:
+            return StackUnreachableError(
+                f"step {', '.join(failed) or '(none)'} failed: {'; '.join(problems)}; nothing was promoted "
+                "(`python run.py servers status` shows the local servers)"
+            )
+    return None

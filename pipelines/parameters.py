@@ -1,0 +1,81 @@
+"""The `parameters` section of each pipeline's config in `configs/`: the pipeline's arguments.
+
+Each section is defined next to the code that reads it (`core/`, `stacks/`); these models only
+gather them per pipeline. Nothing here imports ZenML, so a bad config fails before ZenML starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from core.drift import DriftConfig
+from core.modeling import SplitConfig, TrainConfig
+from core.promotion import PromotionConfig
+from core.scoring import OutputConfig, ScoringConfig
+from core.sources import DataConfig, LabeledDataConfig
+from core.types import StrictModel
+from core.validation import ValidationConfig
+from stacks.mlserver.config import MLServerConfig
+from stacks.prometheus.metrics import MonitoringConfig
+from stacks.seldon.settings import SeldonSettings
+
+
+class TrainingParameters(StrictModel):
+    """Training: ingest -> validate -> split -> train -> evaluate -> promote."""
+
+    data: LabeledDataConfig
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+
+class DeploymentParameters(StrictModel):
+    """Deployment of the production version: a section per model deployer flavor; the stack's
+    deployer reads its own."""
+
+    renamed: ClassVar[dict[str, str]] = {"serving": "mlserver"}
+
+    mlserver: MLServerConfig = Field(default_factory=MLServerConfig)
+    seldon: SeldonSettings = Field(default_factory=SeldonSettings)
+
+
+class BatchInferenceParameters(StrictModel):
+    """Batch inference: ingest -> validate (training schema) -> drift check -> predict."""
+
+    data: DataConfig
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+
+
+class ContinuousTrainingParameters(StrictModel):
+    """Continuous training: a labeled batch -> drift check -> retrain, promote, redeploy.
+
+    The two config files are relative to this one's folder; the retraining run uses the training
+    config's gates and promotion, the redeploy the deployment config.
+    """
+
+    data: LabeledDataConfig
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    training_config: Path = Path("training.yaml")
+    """Config of the retraining run, relative to this file."""
+    deployment_config: Path = Path("deployment.yaml")
+    """Config of the redeploy, relative to this file."""
+    redeploy: bool = True
+    """Redeploy a promoted version when the stack has a model deployer."""
+
+
+PARAMETERS: dict[str, type[StrictModel]] = {
+    "training": TrainingParameters,
+    "deployment": DeploymentParameters,
+    "batch-inference": BatchInferenceParameters,
+    "continuous-training": ContinuousTrainingParameters,
+}

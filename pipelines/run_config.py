@@ -1,0 +1,87 @@
+"""A pipeline's YAML run config: the ZenML options as they are, the `parameters` validated, and the
+command-line overrides applied.
+
+Nothing here imports ZenML, so a bad config fails in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from core.config_files import read_yaml_mapping, validate
+from core.errors import ConfigError
+from core.sources import source_for_path
+from core.types import StrictModel
+from pipelines.parameters import PARAMETERS
+
+P = TypeVar("P", bound=StrictModel)
+
+
+@dataclass(frozen=True)
+class RunConfig(Generic[P]):
+    """The ZenML part of the YAML (model, caching, settings) and the validated parameters."""
+
+    path: Path
+    zenml_options: dict[str, Any]
+    parameters: P
+
+    @property
+    def model_name(self) -> str:
+        return str(self.zenml_options["model"]["name"])
+
+
+def load_run_config(path: Path, parameters_type: type[P]) -> RunConfig[P]:
+    """Read a pipeline's YAML; `parameters` is validated with `parameters_type`."""
+    options = read_yaml_mapping(path)
+    model = options.get("model")
+    if not isinstance(model, dict) or not model.get("name"):
+        raise ConfigError(f"{path}: model.name: required (the Model Control Plane's model name)")
+    parameters = validate(parameters_type, options.pop("parameters", None) or {}, str(path), "parameters")
+    return RunConfig(path=path, zenml_options=options, parameters=parameters)
+
+
+def load_pipeline_config(pipeline: str, path: Path) -> RunConfig[Any]:
+    """The run config of `pipeline` (training, deployment, batch-inference, continuous-training)."""
+    return load_run_config(path, PARAMETERS[pipeline])
+
+
+def with_overrides(
+    config: RunConfig[P],
+    data: Path | None = None,
+    target: str | None = None,
+    model_name: str | None = None,
+    no_cache: bool = False,
+) -> RunConfig[P]:
+    """The config with `--data`, `--target`, `--model-name` and `--no-cache` applied."""
+    parameters = config.parameters
+    if data is not None or target is not None:
+        data_config = getattr(parameters, "data", None)
+        if data_config is None:
+            raise ConfigError(f"--data and --target do not apply to {config.path.name}")
+        if data is not None:
+            if not data.is_file():
+                raise ConfigError(f"--data: data file '{data}': no such file")
+            data_config = data_config.model_copy(update={"source": source_for_path(data)})
+        if target is not None:
+            data_config = data_config.model_copy(update={"target": target})
+        parameters = parameters.model_copy(update={"data": data_config})
+    options = dict(config.zenml_options)
+    if model_name is not None:
+        options["model"] = {**options["model"], "name": model_name}
+    if no_cache:
+        options["enable_cache"] = False
+    return replace(config, zenml_options=options, parameters=parameters)
+
+
+def retraining_configs(config: RunConfig[Any]) -> tuple[RunConfig[Any], RunConfig[Any]]:
+    """The training and deployment configs a continuous-training config names (relative to its
+    folder), for its model: read before anything runs, so a bad one costs no drift check."""
+    params, folder, model = config.parameters, config.path.parent, config.model_name
+    return (
+        with_overrides(load_pipeline_config("training", folder / params.training_config), model_name=model),
+        with_overrides(
+            load_pipeline_config("deployment", folder / params.deployment_config), model_name=model
+        ),
+    )

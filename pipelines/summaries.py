@@ -1,0 +1,80 @@
+"""What a run leaves for the person who started it: the figures the CLI prints after each pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.drift import DriftResult, RetrainDecision
+from core.promotion import PromotionDecision
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    stage: str | None
+    metrics: dict[str, float]
+    decision: PromotionDecision
+    mlflow_run_id: str | None
+    cached_steps: int
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class DeploymentSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    prediction_url: str
+
+
+@dataclass(frozen=True)
+class BatchInferenceSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    drift: DriftResult
+    predictions_path: str
+    scored_by: str
+
+
+@dataclass(frozen=True)
+class ContinuousTrainingSummary:
+    run_name: str
+    stack: str
+    model_name: str
+    model_version: str
+    drift: DriftResult
+    decision: RetrainDecision
+    training: TrainingSummary | None
+    deployment: DeploymentSummary | None
+    not_redeployed_because: str | None
+
+
+def summarize_training(run: Any, stack: str) -> TrainingSummary:
+    from zenml.enums import ExecutionStatus
+
+    run = run.get_hydrated_version()
+    model_version = run.model_version
+    steps = run.steps
+    decision: PromotionDecision = steps["promote_model"].outputs["promotion_decision"][0].load()
+    metrics: dict[str, float] = steps["evaluate_model"].outputs["metrics"][0].load()
+    metadata = model_version.run_metadata
+    model_version = model_version.get_hydrated_version()
+    return TrainingSummary(
+        run_name=run.name,
+        stack=stack,
+        model_name=model_version.model.name,
+        model_version=str(model_version.number),
+        stage=model_version.stage,
+        metrics=metrics,
+        decision=decision,
+        mlflow_run_id=metadata.get("mlflow_run_id"),
+        cached_steps=sum(s.status == ExecutionStatus.CACHED for s in steps.values()),
+        total_steps=len(steps),
+    )

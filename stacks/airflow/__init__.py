@@ -1,0 +1,1 @@
+"""Airflow on this machine: the `local_airflow` orchestrator flavor and the operator its DAGs run."""

@@ -1,1 +1,0 @@
-"""Stack component flavors the project provides (registered by `stacks/registry.py`)."""

@@ -1,0 +1,1 @@
+"""MLflow experiment tracking of training runs."""

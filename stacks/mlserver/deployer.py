@@ -1,0 +1,231 @@
+"""The `mlserver` model deployer: blue/green inside one long-lived MLServer per model.
+
+A new version is written next to the serving one, proven in the serving environment (it loads
+and scores its example rows), then MLServer is told to reload the model: it loads the new one
+before it unloads the old, so requests never meet an empty endpoint. If anything fails on the
+way the old version keeps serving and the deployment fails with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import ClassVar, cast
+from uuid import UUID
+
+from zenml.client import Client
+from zenml.config.global_config import GlobalConfiguration
+from zenml.constants import DEFAULT_SERVICE_START_STOP_TIMEOUT
+from zenml.logger import get_logger
+from zenml.model_deployers import BaseModelDeployer
+from zenml.model_deployers.base_model_deployer import get_model_version_id_if_exists
+from zenml.models.v2.misc.service import ServiceType
+from zenml.services import BaseService, ServiceConfig
+from zenml.services.service import BaseDeploymentService
+
+from core.errors import DeploymentError
+from core.v2_client import V2Client, V2RequestError
+from stacks.mlserver import environment
+from stacks.mlserver import repository as model_repository
+from stacks.mlserver.flavor import MLServerModelDeployerConfig, MLServerModelDeployerFlavor
+from stacks.mlserver.service import MLServerDeploymentConfig, MLServerDeploymentService
+
+logger = get_logger(__name__)
+
+
+class MLServerModelDeployer(BaseModelDeployer):
+    NAME: ClassVar[str] = "MLServer"
+    FLAVOR: ClassVar[type[MLServerModelDeployerFlavor]] = MLServerModelDeployerFlavor
+
+    @property
+    def config(self) -> MLServerModelDeployerConfig:
+        return cast(MLServerModelDeployerConfig, self._config)
+
+    @property
+    def root(self) -> Path:
+        """This deployer's folder under ZenML's local stores: repositories and service files."""
+        path = Path(GlobalConfiguration().local_stores_path) / str(self.id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def repository(self, model_name: str) -> Path:
+        return self.root / "repositories" / model_name
+
+    def serving_python(self) -> Path:
+        """The serving environment's interpreter, created on first use."""
+        return environment.ensure_serving_env(
+            environment.default_env_root(), self.config.serving_env_timeout_seconds
+        )
+
+    @staticmethod
+    def get_model_server_info(service_instance: BaseService) -> dict[str, str | None]:
+        service = cast(MLServerDeploymentService, service_instance)
+        return {
+            "PREDICTION_URL": service.prediction_url,
+            "HEALTH_CHECK_URL": service.healthcheck_url,
+            "MODEL_REPOSITORY": service.config.repository,
+            "LOG_FILE": service.status.log_file,
+        }
+
+    def services_of(self, model_name: str) -> list[BaseService]:
+        """Every service of this flavor for `model_name`, whatever its version.
+
+        Read from the store directly: `find_model_server(model_name=...)` matches the model's
+        *latest* version only, and it deletes records that have no source yet, such as the one
+        ZenML creates just before `perform_deploy_model`.
+        """
+        service_type = MLServerDeploymentService.SERVICE_TYPE
+        responses = Client().list_services(type=service_type.type, flavor=service_type.flavor, size=1000)
+        services = []
+        for response in responses.items:
+            if not response.service_source:
+                continue
+            service = BaseDeploymentService.from_model(response)
+            if service.config.model_name == model_name:
+                service.update_status()
+                services.append(service)
+        return services
+
+    def deploy_model(
+        self,
+        config: ServiceConfig,
+        service_type: ServiceType,
+        replace: bool = False,
+        continuous_deployment_mode: bool = False,
+        timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT,
+    ) -> BaseService:
+        """Serve `config.model_version`, unless a running server already serves exactly it.
+
+        Replaces ZenML's generic version, whose "same configuration" lookup ignores the
+        configuration (ZenML 0.98 drops the `config` filter) and returns whatever service of
+        the type exists, and whose replace mode stops the old server before the new one is up.
+        """
+        config = cast(MLServerDeploymentConfig, config)
+        client = Client()
+        for service in self.services_of(config.model_name):
+            if service.config.model_version == config.model_version:
+                if not service.is_running:  # its server died: bring the same deployment back
+                    self._start_or_fail(cast(MLServerDeploymentService, service), timeout)
+                    client.update_service(
+                        id=service.uuid, admin_state=service.admin_state, status=service.status.model_dump()
+                    )
+                return service
+        record = client.create_service(
+            config=config,
+            service_type=service_type,
+            model_version_id=get_model_version_id_if_exists(config.model_name, config.model_version),
+        )
+        try:
+            service = self.perform_deploy_model(id=record.id, config=config, timeout=timeout)
+        except BaseException:
+            client.delete_service(record.id)
+            raise
+        client.update_service(
+            id=service.uuid,
+            name=service.config.service_name,
+            service_source=service.model_dump().get("type"),
+            admin_state=service.admin_state,
+            status=service.status.model_dump(),
+            endpoint=service.endpoint.model_dump() if service.endpoint else None,
+            prediction_url=service.get_prediction_url(),
+            health_check_url=service.get_healthcheck_url(),
+        )
+        return service
+
+    def perform_deploy_model(
+        self, id: UUID, config: ServiceConfig, timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT
+    ) -> BaseService:
+        """Swap the version into the running server of this model, or start one."""
+        config = cast(MLServerDeploymentConfig, config)
+        others = [service for service in self.services_of(config.model_name) if service.uuid != id]
+        live = next((cast(MLServerDeploymentService, s) for s in others if s.is_running), None)
+        repository = Path(config.repository)
+        version_dir = repository / config.model_name / f"v{config.model_version}"
+        environment.smoke_test(Path(config.serving_python), version_dir, timeout)
+        config.root_runtime_path = str(self.root / "services")
+        if live is not None:
+            self._swap(live, config, timeout)
+            # The running server now belongs to the new record: same process, same port.
+            service = MLServerDeploymentService(
+                uuid=id,
+                config=config,
+                status=live.status,
+                endpoint=live.endpoint,
+                admin_state=live.admin_state,
+            )
+        else:
+            model_repository.activate_version(repository, config.model_name, config.model_version)
+            service = MLServerDeploymentService(uuid=id, config=config)
+            service.start(timeout=timeout)
+            if not service.is_running:
+                log = _log_tail(service)
+                service.stop(timeout=timeout, force=True)  # leave no half-started server behind
+                raise DeploymentError(
+                    f"MLServer did not become ready: {service.status.last_error}; log: {log}"
+                )
+        for old in others:
+            if old is not live:
+                old.stop(timeout=timeout, force=True)  # records of a server that died
+            Client().delete_service(old.uuid)
+        return service
+
+    @staticmethod
+    def _start_or_fail(service: MLServerDeploymentService, timeout: int) -> None:
+        service.start(timeout=timeout)
+        if not service.is_running:
+            log = _log_tail(service)
+            service.stop(timeout=timeout, force=True)  # leave no half-started server behind
+            raise DeploymentError(f"MLServer did not become ready: {service.status.last_error}; log: {log}")
+
+    def _swap(self, live: MLServerDeploymentService, config: MLServerDeploymentConfig, timeout: int) -> None:
+        """Reload the model in the running server with the new version; undo on any failure."""
+        repository = Path(config.repository)
+        previous = model_repository.active_version(repository, config.model_name)
+        version_dir = repository / config.model_name / f"v{config.model_version}"
+        model_repository.activate_version(repository, config.model_name, config.model_version)
+        client = V2Client(live.base_url or "", config.model_name, timeout_seconds=timeout)
+        try:
+            client.reload()
+            served = client.predict(model_repository.load_example(version_dir))
+            if served.model_version != config.model_version:
+                raise V2RequestError(f"the server answers as version {served.model_version}")
+        except V2RequestError as error:
+            if previous is not None:
+                model_repository.activate_version(repository, config.model_name, previous)
+                try:
+                    client.reload()
+                except V2RequestError:
+                    logger.error("Restoring version %s in MLServer failed as well.", previous)
+            raise DeploymentError(
+                f"version {config.model_version} was not switched in; version {previous} still serves: "
+                f"{error}"
+            ) from None
+        logger.info("MLServer now serves %s version %s.", config.model_name, config.model_version)
+
+    def perform_stop_model(
+        self, service: BaseService, timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT, force: bool = False
+    ) -> BaseService:
+        service.stop(timeout=timeout, force=force)
+        return service
+
+    def perform_start_model(
+        self, service: BaseService, timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT
+    ) -> BaseService:
+        service.start(timeout=timeout)
+        return service
+
+    def perform_delete_model(
+        self, service: BaseService, timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT, force: bool = False
+    ) -> None:
+        service = cast(MLServerDeploymentService, service)
+        service.stop(timeout=timeout, force=force)
+        if service.status.runtime_path:
+            shutil.rmtree(service.status.runtime_path, ignore_errors=True)
+        shutil.rmtree(Path(service.config.repository) / service.config.model_name, ignore_errors=True)
+
+
+def _log_tail(service: MLServerDeploymentService, lines: int = 5) -> str:
+    log_file = service.status.log_file
+    if not log_file or not Path(log_file).exists():
+        return "no log"
+    return " | ".join(Path(log_file).read_text(errors="replace").strip().splitlines()[-lines:])

@@ -1,0 +1,146 @@
+"""MLServer's model repository: the files a server reads, one folder per model and one per version.
+
+The layout is the one MLServer reads: `settings.json` for the server, one folder per model with its
+`model-settings.json`, the runtime module, and one sub-folder per deployed version holding the
+model, its feature schema and example rows. Switching versions rewrites `model-settings.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from core.files import write_text_atomically
+from core.validation import FeatureSchema
+
+RUNTIME_SOURCE = Path(__file__).resolve().with_name("runtime.py")
+RUNTIME_CLASS = "runtime.SchemaCheckedModel"
+MODEL_FILE = "model.joblib"
+SCHEMA_FILE = "schema.json"
+EXAMPLE_FILE = "example.json"
+EXAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ServerPorts:
+    http: int
+    grpc: int
+    metrics: int
+
+
+def write_server_settings(repository: Path, host: str, ports: ServerPorts, parallel_workers: int) -> None:
+    """MLServer's `settings.json`: bind to `host` only, on the given ports."""
+    settings = {
+        "debug": False,
+        "host": host,
+        "http_port": ports.http,
+        "grpc_port": ports.grpc,
+        "metrics_port": ports.metrics,
+        "parallel_workers": parallel_workers,
+        "load_models_at_startup": True,
+        # MLServer keeps its Prometheus multiprocess files here, not in the working directory.
+        "metrics_dir": str(repository / ".metrics"),
+    }
+    repository.mkdir(parents=True, exist_ok=True)
+    _write_json_atomically(repository / "settings.json", settings)
+
+
+def metrics_url(repository: Path) -> str | None:
+    """MLServer's Prometheus endpoint, from the settings the running server was started with."""
+    try:
+        settings = json.loads((repository / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    port = settings.get("metrics_port")
+    return f"http://{settings['host']}:{port}/metrics" if port else None
+
+
+@dataclass(frozen=True)
+class Batching:
+    """MLServer's adaptive batching: concurrent requests are scored in one call."""
+
+    max_batch_size: int
+    max_batch_time_ms: float
+
+
+def write_model_version(
+    repository: Path,
+    model_name: str,
+    version: str,
+    model: Pipeline,
+    schema: FeatureSchema,
+    example: pd.DataFrame,
+    max_rows: int,
+    batching: Batching,
+) -> Path:
+    """Put one model version in the repository, next to the ones already there; its folder."""
+    import joblib
+
+    model_dir = repository / model_name
+    version_dir = model_dir / f"v{version}"
+    version_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, version_dir / MODEL_FILE)
+    _write_json_atomically(
+        version_dir / SCHEMA_FILE,
+        {
+            "columns": schema.columns,
+            "classes": schema.classes,
+            "max_rows": max_rows,
+            "max_batch_size": batching.max_batch_size,
+            "max_batch_time": batching.max_batch_time_ms / 1000,
+        },
+    )
+    _write_json_atomically(
+        version_dir / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
+    )
+    shutil.copyfile(RUNTIME_SOURCE, model_dir / RUNTIME_SOURCE.name)
+    return version_dir
+
+
+def activate_version(repository: Path, model_name: str, version: str) -> None:
+    """Point the model's `model-settings.json` at a version (MLServer reads it on (re)load)."""
+    schema = json.loads((repository / model_name / f"v{version}" / SCHEMA_FILE).read_text())
+    columns: dict[str, str] = schema["columns"]
+    classes: list[Any] = schema["classes"]
+    settings = {
+        "name": model_name,
+        "implementation": RUNTIME_CLASS,
+        "max_batch_size": schema["max_batch_size"],
+        "max_batch_time": schema["max_batch_time"],
+        "parameters": {"uri": f"./v{version}/{MODEL_FILE}", "extra": {"model_version": version}},
+        "inputs": [
+            {"name": column, "datatype": "BYTES" if kind == "categorical" else "FP64", "shape": [-1]}
+            for column, kind in columns.items()
+        ],
+        "outputs": [
+            {"name": "label", "datatype": _label_datatype(classes), "shape": [-1]},
+            {"name": "probabilities", "datatype": "FP64", "shape": [-1, len(classes)]},
+        ],
+    }
+    _write_json_atomically(repository / model_name / "model-settings.json", settings)
+
+
+def load_example(version_dir: Path) -> pd.DataFrame:
+    """The example rows saved with a version: what a smoke test sends."""
+    return pd.DataFrame(json.loads((version_dir / EXAMPLE_FILE).read_text()))
+
+
+def active_version(repository: Path, model_name: str) -> str | None:
+    path = repository / model_name / "model-settings.json"
+    if not path.exists():
+        return None
+    return str(json.loads(path.read_text())["parameters"]["extra"]["model_version"])
+
+
+def _label_datatype(classes: list[Any]) -> str:
+    return "INT64" if all(isinstance(c, int) and not isinstance(c, bool) for c in classes) else "BYTES"
+
+
+def _write_json_atomically(path: Path, content: Any) -> None:
+    write_text_atomically(path, json.dumps(content, indent=2, default=str))

@@ -1,0 +1,109 @@
+"""The MLServer runtime that serves a model version: MLServer's scikit-learn runtime plus the
+model's own contract.
+
+Runs inside the serving environment, not the project's: MLServer imports it from the model's
+folder in the repository, where the deployer copies this file. A request
+carries raw feature columns by name (V2, pandas content type); the answer carries the predicted
+`label` and the class `probabilities`. Requests that break the training schema get a 4xx that
+names the column, instead of an error from deep inside scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlserver.codecs import NumpyCodec
+from mlserver.errors import MLServerError
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters
+from mlserver.utils import get_model_uri
+from mlserver_sklearn import SKLearnModel
+
+PAYLOAD_TOO_LARGE = 413
+
+
+class SchemaCheckedModel(SKLearnModel):
+    """A fitted preprocessing + estimator pipeline, checked against its feature schema."""
+
+    async def load(self) -> bool:
+        await super().load()
+        model_uri = await get_model_uri(self._settings)
+        schema = json.loads((Path(model_uri).parent / "schema.json").read_text())
+        self._columns: dict[str, str] = schema["columns"]
+        self._classes: list[Any] = schema["classes"]
+        self._max_rows: int = schema["max_rows"]
+        extra = self.settings.parameters.extra if self.settings.parameters else None
+        self._served_version: str | None = (extra or {}).get("model_version")
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        frame = self._decode(payload)
+        probabilities = self._model.predict_proba(frame)
+        labels = np.asarray(self._model.classes_)[probabilities.argmax(axis=1)]
+        label_output = NumpyCodec.encode_output("label", labels)
+        if labels.dtype.kind in "OUS":
+            label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))
+        probability_output = NumpyCodec.encode_output("probabilities", probabilities)
+        # The class order rides on the response, not the output: MLServer's adaptive batching
+        # splits list-valued output parameters between the batched requests.
+        return InferenceResponse(
+            model_name=self.name,
+            model_version=self._served_version,
+            parameters=Parameters(classes=[str(c) for c in self._model.classes_]),
+            outputs=[label_output, probability_output],
+        )
+
+    def _decode(self, payload: InferenceRequest) -> pd.DataFrame:
+        """Columns straight from the request into numpy arrays: no generic codec on the hot path."""
+        if not payload.inputs:
+            raise MLServerError("request has no inputs; send one input per feature column")
+        columns: dict[str, np.ndarray] = {}
+        for request_input in payload.inputs:
+            name, values = request_input.name, list(request_input.data)
+            if math.prod(request_input.shape) != len(values):
+                raise MLServerError(
+                    f"input '{name}': shape {request_input.shape} holds "
+                    f"{math.prod(request_input.shape)} values but {len(values)} were sent"
+                )
+            kind = self._columns.get(name)
+            if kind is None:
+                raise MLServerError(f"column '{name}': the model has no such input")
+            columns[name] = self._column(name, kind, values)
+        if len({len(values) for values in columns.values()}) > 1:
+            raise MLServerError(
+                "inputs have different numbers of rows; send one value per row for each column"
+            )
+        missing = [c for c in self._columns if c not in columns]
+        if missing:
+            raise MLServerError(
+                f"column '{missing[0]}': missing from the request (needs {len(self._columns)})"
+            )
+        rows = len(next(iter(columns.values())))
+        if rows == 0:
+            raise MLServerError("request has no rows")
+        if rows > self._max_rows:
+            raise MLServerError(f"request has {rows} rows; the limit is {self._max_rows}", PAYLOAD_TOO_LARGE)
+        return pd.DataFrame(columns, columns=list(self._columns))
+
+    @staticmethod
+    def _column(name: str, kind: str, values: list[Any]) -> np.ndarray:
+        if kind == "categorical":
+            decoded = [v.decode() if isinstance(v, bytes) else v for v in values]
+            return np.array([v if v is None else str(v) for v in decoded], dtype=object)
+        try:
+            return np.array([math.nan if v is None else v for v in values], dtype="float64")
+        except (TypeError, ValueError):
+            bad = next(v for v in values if not _is_number(v))
+            raise MLServerError(f"column '{name}': expected numbers, got {bad!r}") from None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return value is None
+    return True

@@ -1,0 +1,1 @@
+"""`python run.py servers up|down|status`: the real servers of the server-backed stacks, on this machine."""

@@ -1,0 +1,93 @@
+"""Airflow 3 in an environment of its own (it cannot share one with ZenML's server extra): API
+server, scheduler and DAG processor, on a SQLite database in the run folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import requests
+
+from stacks.servers.base import BIN, Launch, ProcessServer
+from stacks.servers.config import PROJECT_ROOT, AirflowServerConfig
+from stacks.servers.credentials import Credentials
+from stacks.servers.processes import run_setup
+
+
+class AirflowServer(ProcessServer):
+    name = "airflow"
+    ready_path = "/api/v2/monitor/health"
+
+    @property
+    def config(self) -> AirflowServerConfig:
+        return self.servers.airflow
+
+    def is_ready(self, response: requests.Response) -> bool:
+        """Every part the health endpoint lists is healthy, not just the API server."""
+        if response.status_code >= 500:
+            return False
+        health = response.json()
+        return all(
+            health.get(part, {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "dag_processor")
+        )
+
+    def launch(self, credentials: Credentials) -> Launch:
+        config, host, port = self.config, self.config.host, self.config.port
+        venv, home = self.folder / "venv", self.folder / "home"
+        (home / "dags").mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # No login for the UI and REST API: every caller is admin, on loopback only.
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API__HOST": host,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": config.url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(config.dag_refresh_seconds),
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(PROJECT_ROOT / "stacks" / "airflow"),  # local_operator.py
+        }
+        for variable in ("VIRTUAL_ENV", "PYTHONHOME"):
+            env.pop(variable, None)
+        setup_log = self.log.with_name("airflow-setup.log")
+        timeout = self.servers.startup_timeout_seconds
+        if not (venv / "bin" / "airflow").is_file():
+            run_setup(
+                [str(BIN / "uv"), "venv", "--quiet", "--python", sys.executable, str(venv)],
+                setup_log,
+                timeout,
+            )
+            install = [str(BIN / "uv"), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+            run_setup([*install, *config.packages], setup_log, timeout)
+            # Compile once: every Airflow command would otherwise recompile it where bytecode is not kept.
+            compile_all = [
+                str(venv / "bin" / "python"),
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                str(venv / "lib"),
+            ]
+            subprocess.run(compile_all, capture_output=True, timeout=timeout, check=False)
+        airflow = str(venv / "bin" / "airflow")
+        if not (home / "airflow.db").is_file():
+            run_setup([airflow, "db", "migrate"], setup_log, timeout, env)
+        return Launch(
+            commands=[
+                [airflow, "api-server", "--host", host, "--port", str(port), "--workers", "1"],
+                [airflow, "scheduler", "--skip-serve-logs"],  # its log server would bind 0.0.0.0
+                [airflow, "dag-processor"],
+            ],
+            env=env,
+        )

@@ -1,0 +1,113 @@
+"""What every local server is to `servers up`: a name, a URL that says it is ready, and how to launch it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import requests
+
+from stacks.servers.config import ServerConfig, ServersConfig
+from stacks.servers.credentials import Credentials
+from stacks.servers.processes import ServerError, ServerState, answers, spawn, tail, terminate_group
+
+PROBE_INTERVAL_SECONDS = 0.5
+BIN = Path(sys.executable).parent  # the project environment's commands (mlflow, moto_server, uv, zenml)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one server: its long-running processes, all sharing `env`, and what to do once
+    it answers (create buckets, replay a recording)."""
+
+    commands: list[list[str]]
+    env: dict[str, str]
+    after_start: Callable[[], None] | None = field(default=None)
+
+
+class Server(ABC):
+    """One server of `configs/servers.yaml`: where it answers, how to start it and how to stop it."""
+
+    name: ClassVar[str]
+    ready_path: ClassVar[str] = ""  # appended to the URL: answers once the server is ready
+    needs: ClassVar[tuple[str, ...]] = ()  # servers that must run first
+
+    def __init__(self, servers: ServersConfig) -> None:
+        self.servers = servers
+        self.folder = servers.run_folder / self.name  # its data, environments, installs
+        self.log = servers.run_folder / "logs" / f"{self.name}.log"
+
+    @property
+    def config(self) -> ServerConfig:
+        config: ServerConfig = getattr(self.servers, self.name)
+        return config
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    @property
+    def ready_url(self) -> str:
+        return self.url + self.ready_path
+
+    def is_ready(self, response: requests.Response) -> bool:
+        return response.status_code < 500
+
+    @abstractmethod
+    def start(self, credentials: Credentials) -> ServerState:
+        """Start the server and wait until it is ready; what was started is stopped on failure."""
+
+    def stop(self, state: ServerState) -> None:
+        for process in state.processes():
+            terminate_group(process, self.servers.stop_timeout_seconds)
+
+    def ready(self) -> bool:
+        try:
+            return self.is_ready(requests.get(self.ready_url, timeout=2))
+        except requests.RequestException:
+            return False
+
+    def wait_ready(self, state: ServerState) -> None:
+        deadline = time.monotonic() + self.servers.startup_timeout_seconds
+        while not self.ready():
+            if len(state.processes()) < len(state.pids):
+                raise ServerError(
+                    f"{self.name}: exited while starting; see {state.log}\n{tail(Path(state.log))}"
+                )
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"{self.name}: not ready at {self.ready_url} after "
+                    f"{self.servers.startup_timeout_seconds:.0f} s; see {state.log}"
+                )
+            time.sleep(PROBE_INTERVAL_SECONDS)
+
+
+class ProcessServer(Server):
+    """A server that runs as processes of ours: a subclass says how to launch them."""
+
+    @abstractmethod
+    def launch(self, credentials: Credentials) -> Launch:
+        """Prepare what the server needs (once) and say how to start it."""
+
+    def start(self, credentials: Credentials) -> ServerState:
+        """Launch the server, wait until it is ready; whatever was started is stopped on failure."""
+        if answers(self.ready_url):
+            raise ServerError(
+                f"{self.name}: something else already answers on {self.url}; stop it or change the URL"
+            )
+        launch = self.launch(credentials)
+        processes = [spawn(command, launch.env, self.log) for command in launch.commands]
+        state = ServerState.of(self.name, self.url, processes, self.log)
+        try:
+            self.wait_ready(state)
+            if launch.after_start is not None:
+                launch.after_start()
+        except BaseException:
+            self.stop(state)
+            raise
+        return state

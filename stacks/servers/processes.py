@@ -1,0 +1,143 @@
+"""Background processes that outlive the command that started them, recorded so that exactly they
+are stopped later, even when their PIDs have been reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from core.errors import UserFacingError
+
+
+class ServerError(UserFacingError):
+    """A server would not start, or is not where its config says."""
+
+
+@dataclass
+class ServerState:
+    """What `up` started: enough for `down` to stop exactly that and `status` to report it."""
+
+    name: str
+    url: str
+    pids: list[int]
+    started_at: list[float]  # each process's create time, so a reused PID is never taken for ours
+    log: str
+    stop_command: list[str] = field(default_factory=list)  # for a daemon with its own way to stop
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        url: str,
+        processes: list[psutil.Process],
+        log: Path,
+        stop_command: list[str] | None = None,
+    ) -> ServerState:
+        return cls(
+            name=name,
+            url=url,
+            pids=[process.pid for process in processes],
+            started_at=[process.create_time() for process in processes],
+            log=str(log),
+            stop_command=stop_command or [],
+        )
+
+    def processes(self) -> list[psutil.Process]:
+        alive = []
+        for pid, created in zip(self.pids, self.started_at, strict=True):
+            try:
+                process = psutil.Process(pid)
+                if abs(process.create_time() - created) < 1 and process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process)
+            except psutil.NoSuchProcess:
+                continue
+        return alive
+
+
+def read_states(path: Path) -> dict[str, ServerState]:
+    if not path.is_file():
+        return {}
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {name: ServerState(**entry) for name, entry in raw.items()}
+
+
+def write_states(path: Path, states: dict[str, ServerState]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(
+        json.dumps({name: asdict(s) for name, s in states.items()}, indent=2), encoding="utf-8"
+    )
+    temporary.replace(path)
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> psutil.Process:
+    """Start a process in its own session (so its children stop with it), output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return psutil.Process(process.pid)
+
+
+def run_setup(command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None) -> None:
+    """A one-time set-up command (install, migrate, a daemon's start); output to `log`, a failure names it."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        try:
+            result = subprocess.run(
+                command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ServerError(f"set-up `{' '.join(command[:3])} ...` failed: {error}; see {log}") from None
+    if result.returncode != 0:
+        raise ServerError(f"set-up `{' '.join(command[:3])} ...` failed; see {log}\n{tail(log)}")
+
+
+def terminate_group(process: psutil.Process, timeout: float) -> None:
+    """SIGTERM the process's group, SIGKILL whatever is left after `timeout` seconds."""
+    try:
+        group = os.getpgid(process.pid)
+        members = [process, *process.children(recursive=True)]
+    except (ProcessLookupError, psutil.NoSuchProcess):
+        return
+    try:
+        if group == process.pid:
+            os.killpg(group, signal.SIGTERM)
+        else:
+            process.terminate()
+    except ProcessLookupError:
+        return
+    _, alive = psutil.wait_procs(members, timeout=timeout)
+    for member in alive:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            continue
+    psutil.wait_procs(alive, timeout=timeout)
+
+
+def answers(url: str) -> bool:
+    """Something answers at `url` (any status below 500)."""
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,119 @@
+"""`python run.py servers up|down|status`: the servers of one run folder, started and stopped as a set.
+
+Each server runs in the background, bound to its URL's host (127.0.0.1 by default). Their PIDs,
+logs, data and the credentials they were given live in the run folder, so `down` stops exactly
+what `up` started and a second `up` reuses what is running. The credentials go into ZenML
+secrets, which the stacks in `stacks/*.yaml` reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import ConfigError
+from stacks.servers.airflow import AirflowServer
+from stacks.servers.azure import AzureServer
+from stacks.servers.base import Server
+from stacks.servers.config import ServersConfig
+from stacks.servers.credentials import Credentials, load_or_create_credentials, store_secrets
+from stacks.servers.gcs import GCSServer
+from stacks.servers.mlflow import MLflowServer
+from stacks.servers.processes import answers, read_states, write_states
+from stacks.servers.s3 import S3Server
+from stacks.servers.zenml import ZenMLServer
+
+# Start order: a server comes after those it needs.
+SERVERS: tuple[type[Server], ...] = (
+    S3Server,
+    GCSServer,
+    AzureServer,
+    MLflowServer,
+    ZenMLServer,
+    AirflowServer,
+)
+
+
+@dataclass(frozen=True)
+class ServerReport:
+    name: str
+    url: str
+    running: bool
+    answering: bool
+    pids: list[int]
+    log: str
+
+    @property
+    def state(self) -> str:
+        if not self.running:
+            return "DOWN"
+        return "up" if self.answering else "running, not answering"
+
+
+class LocalServers:
+    """The servers of one run folder."""
+
+    def __init__(self, config: ServersConfig) -> None:
+        self.config = config
+        self.folder = config.run_folder
+        self._state_file = self.folder / "state.json"
+        self._servers = {server.name: server(config) for server in SERVERS}
+
+    def known(self) -> list[str]:
+        return list(self._servers)
+
+    def up(self, names: list[str]) -> list[ServerReport]:
+        """Start the named servers (all by default, in dependency order) unless they are already up."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        credentials = self.credentials()
+        states = read_states(self._state_file)
+        for name in self._ordered(names):
+            current = states.get(name)
+            if current and len(current.processes()) == len(current.pids):
+                continue
+            if current:  # part of it died (one of Airflow's three processes, say): start it afresh
+                self._servers[name].stop(current)
+            states[name] = self._servers[name].start(credentials)
+            write_states(self._state_file, states)
+        store_secrets(credentials, self.config)
+        return self.status()
+
+    def down(self) -> list[str]:
+        """Stop everything `up` started, newest first; returns the names stopped."""
+        states = read_states(self._state_file)
+        stopped = []
+        for name in reversed(list(states)):
+            self._servers[name].stop(states[name])
+            stopped.append(name)
+            del states[name]
+            write_states(self._state_file, states)
+        return stopped
+
+    def status(self) -> list[ServerReport]:
+        reports = []
+        for state in read_states(self._state_file).values():
+            alive = state.processes()
+            reports.append(
+                ServerReport(
+                    name=state.name,
+                    url=state.url,
+                    running=bool(alive) and len(alive) == len(state.pids),
+                    answering=answers(state.url + self._servers[state.name].ready_path),
+                    pids=[process.pid for process in alive],
+                    log=state.log,
+                )
+            )
+        return reports
+
+    def credentials(self) -> Credentials:
+        return load_or_create_credentials(self.folder)
+
+    def _ordered(self, names: list[str]) -> list[str]:
+        unknown = sorted(set(names) - set(self._servers))
+        if unknown:
+            raise ConfigError(
+                f"servers: unknown server(s) {', '.join(unknown)}; known: {', '.join(self.known())}"
+            )
+        wanted = set(names or self._servers)
+        for name in list(wanted):
+            wanted.update(self._servers[name].needs)
+        return [name for name in self._servers if name in wanted]
