@@ -1,4 +1,4 @@
-"""Test-wide isolation: every test session gets its own ZenML config and store, never the user's.
+"""Test-wide isolation: every test process (each pytest-xdist worker) gets its own ZenML config and store.
 
 The variables are set before anything imports ZenML, so unit tests (which never touch a store)
 and integration tests (which run pipelines) cannot leak into ~/.config/zenml.
@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="mlops-template-tests-"))
 
@@ -22,3 +24,14 @@ os.environ["MLFLOW_TRACKING_URI"] = ""
 os.environ.pop("ZENML_STORE_URL", None)
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
+
+# The slowest tiers first, so that pytest-xdist does not end with one worker on a long module.
+TIER_ORDER = ("load", "servers", "store", "cli")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def tier(item: pytest.Item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((rank for rank, name in enumerate(TIER_ORDER) if name in marks), len(TIER_ORDER))
+
+    items.sort(key=tier)  # stable: a module's tests keep their order

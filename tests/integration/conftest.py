@@ -104,3 +104,12 @@ def write_config(tmp_path: Path) -> Callable[[dict[str, object]], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def zenml_source_root() -> None:
+    """Name the source root ZenML resolves artifact types from when a test loads an artifact: under
+    pytest-xdist the worker's main module has no file to guess it from."""
+    from zenml.utils import source_utils
+
+    source_utils.set_custom_source_root(str(PROJECT_ROOT))
