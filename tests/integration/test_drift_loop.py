@@ -357,9 +357,12 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         continuous_training={"parameters.monitoring.pushgateway_url": gateway},
         batch_inference={"parameters.monitoring.pushgateway_url": gateway},
     )
-    ok(run_cli("--pipeline", "all", "--config", str(folder), "--model-name", model))  # train, then serve
+    # All four pipelines: train, serve, score the demo batch on the endpoint, check it (no drift).
+    ok(run_cli("--pipeline", "all", "--config", str(folder), "--model-name", model))
     try:
         first = production(model).number
+        assert latest_run("batch_inference").run_metadata["scored_by"].startswith("http://127.0.0.1:")
+        assert latest_run("continuous_training").run_metadata["retrain_triggered"] is False
         status = ok(run_cli("deployment", "status", "--model-name", model)).stdout
         assert f"version {first}: running" in status
         metrics_url = status.split("metrics: ", 1)[1].split()[0]
@@ -367,7 +370,6 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         targets.write_text(json.dumps([{"targets": [metrics_url.split("//")[1].split("/")[0]]}]))
         loop = ["--config", str(folder / "continuous_training.yaml"), "--model-name", model]
 
-        ok(run_cli("--pipeline", "continuous-training", *loop, "--data", str(batches["clean"])))
         assert production(model).number == first
         ok(run_cli("--pipeline", "continuous-training", *loop, "--data", str(batches["shifted"])))
 

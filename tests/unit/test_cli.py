@@ -1,7 +1,13 @@
-"""The CLI's contract for mistakes made before any work starts: one line, non-zero, no ZenML import."""
+"""The CLI's contract for mistakes made before any work starts: one line, non-zero, no ZenML import.
+
+Most cases call the CLI's entry point in this process (the interpreter's start is all they skip);
+the ones that check what a command imports run it in a process of its own.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +24,20 @@ DATA = "data: {source: {kind: demo}, target: t}"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, RUN, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    """`python run.py ARGS` through the same entry point, in this process."""
+    from cli.main import main
+
+    out, err, argv = io.StringIO(), io.StringIO(), sys.argv
+    code: int | str | None = 0
+    sys.argv = [RUN, *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exit:
+        code = exit.code
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess([RUN, *args], int(code or 0), out.getvalue(), err.getvalue())
 
 
 def run_and_list_imports(*args: str, watched: tuple[str, ...]) -> tuple[int, str, str]:
