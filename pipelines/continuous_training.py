@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from zenml import log_metadata, pipeline
+from zenml.client import Client
 
 from core.drift import DriftConfig, RetrainDecision
 from core.errors import ConfigError
@@ -99,8 +100,6 @@ def _on_reference_and_batch(
 
 
 def _why_not_redeploy(training: TrainingSummary, redeploy: bool) -> str | None:
-    from zenml.client import Client
-
     if not training.decision.promoted:
         return f"version {training.model_version} was not promoted"
     if not redeploy:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml import pipeline
+from zenml.client import Client
 
 from core.errors import ConfigError
 from core.files import write_text_atomically
@@ -18,6 +19,8 @@ from pipelines.parameters import DeploymentParameters
 from pipelines.run_config import RunConfig
 from pipelines.summaries import DeploymentSummary
 from stacks.mlserver.config import MLServerConfig
+from stacks.seldon.cluster import served_model_uri, stage_model
+from stacks.seldon.manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
 from stacks.seldon.settings import SeldonSettings
 from steps.deploy import deploy_model
 
@@ -47,11 +50,6 @@ def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Pat
     """The SeldonDeployment the `seldon` stack would apply for the production version, validated
     against the CRD and written to `out`. The model file is staged on the active stack's artifact
     store, where `modelUri` points; nothing is applied to a cluster."""
-    from zenml.client import Client
-
-    from stacks.seldon.cluster import served_model_uri, stage_model
-    from stacks.seldon.manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
-
     version = production_version(config.model_name)
     artifact = version.get_model_artifact("model")
     if artifact is None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from zenml.client import Client
+from zenml.enums import ExecutionStatus
+from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
+
 from core import errors
 from core.errors import OrchestratorError, StackUnreachableError, UserFacingError
 from stacks.health import unreachable_components
@@ -14,9 +18,6 @@ def unfinished_run_error(run: Any) -> OrchestratorError:
     """The orchestrator returned before the run finished. One it never started (no orchestrator run
     id: ZenML's Kubeflow orchestrator only logs an unreachable KFP API) is marked failed, so it
     does not stay `provisioning`; one that is running elsewhere is left to run."""
-    from zenml.client import Client
-    from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
-
     orchestrator = Client().active_stack.orchestrator
     where = f"orchestrator '{orchestrator.name}' ({orchestrator.flavor})"
     if run.orchestrator_run_id is None:
@@ -39,9 +40,6 @@ def run_failure_error(run_name_template: str, error: Exception) -> UserFacingErr
     own user-facing error, a step that failed because a server of the stack is gone, or an
     orchestrator that never started the run.
     """
-    from zenml.client import Client
-    from zenml.enums import ExecutionStatus
-
     prefix = run_name_template.split("{", 1)[0]
     suffix = run_name_template.rsplit("}", 1)[-1]
     runs = Client().list_pipeline_runs(name=f"endswith:{suffix}", sort_by="desc:created", size=1)

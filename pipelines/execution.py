@@ -5,6 +5,7 @@ Everything that depends on the stack is decided here, at run time, never at impo
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -12,12 +13,18 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from zenml.client import Client
+from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
+from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
+from zenml.enums import ModelStages, StackComponentType
+from zenml.zen_stores.rest_zen_store import RestZenStore
 
 from core.config_files import describe_validation_error
 from core.errors import ConfigError, UserFacingError
 from pipelines.diagnosis import run_failure_error, unfinished_run_error
 from pipelines.run_config import RunConfig
 from stacks.overlays import load_overlay, merged
+from stacks.registry import ensure_project_stack
 
 
 @dataclass(frozen=True)
@@ -29,14 +36,6 @@ class ActiveStack:
 def prepare_stack(name: str | None = None) -> ActiveStack:
     """The stack this run uses, described: `name` for this process only (`--stack`), else the
     active one, with the project's `local` stack activated if ZenML's bare default is active."""
-    import os
-
-    from zenml.client import Client
-    from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
-    from zenml.enums import StackComponentType
-
-    from stacks.registry import ensure_project_stack
-
     client = Client()
     if name is not None:
         try:
@@ -59,8 +58,6 @@ def zenml_run_options(
 ) -> dict[str, Any]:
     """The YAML's ZenML options, the stack's overlay over them and the tracker on the steps that
     log to it; validated."""
-    from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
-
     overlay = load_overlay(stack.name)
     options = merged(dict(config.zenml_options), overlay)
     if stack.experiment_tracker is not None and tracked_steps:
@@ -77,9 +74,6 @@ def zenml_run_options(
 
 
 def production_version(model_name: str) -> Any:
-    from zenml.client import Client
-    from zenml.enums import ModelStages
-
     try:
         return Client().get_model_version(model_name, ModelStages.PRODUCTION)
     except KeyError:
@@ -108,9 +102,6 @@ def run_pipeline(pipeline: Any, options: dict[str, Any], **parameters: Any) -> A
 
 def describe_active_stack() -> tuple[str, str | None, str | None]:
     """The active stack's name, its MLflow tracking URI and the ZenML dashboard's URL, if any."""
-    from zenml.client import Client
-    from zenml.zen_stores.rest_zen_store import RestZenStore
-
     client = Client()
     stack = client.active_stack
     get_tracking_uri = getattr(stack.experiment_tracker, "get_tracking_uri", None)

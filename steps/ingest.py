@@ -4,6 +4,7 @@ from typing import Annotated
 
 import pandas as pd
 from zenml import log_metadata, step
+from zenml.client import Client
 
 from core.errors import DataSourceError
 from core.sources import ArtifactsSource, DataConfig, describe_source, load_source
@@ -23,8 +24,6 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
 
 def _load_artifacts(source: ArtifactsSource) -> pd.DataFrame:
     """DataFrame artifact versions from the ZenML store, stacked in order."""
-    from zenml.client import Client
-
     client = Client()
     frames = []
     for artifact_id in source.ids:
