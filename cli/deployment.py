@@ -68,11 +68,12 @@ def predict(
 ) -> None:
     """Send a file's rows to the live V2 endpoint; print or write the predictions."""
     from cli.console import print_predictions
-    from core.scoring import predict_file
+    from core.scoring import predict_rows, read_rows
 
+    rows = read_rows(data)  # a bad file fails before ZenML starts
     name = _model_name(model_name)
     if url is None:
         from stacks.deployers import deployed_base_url
 
         url = deployed_base_url(_active_deployer(), name)
-    print_predictions(predict_file(data, url, name, out), out)
+    print_predictions(predict_rows(rows, url, name, out), out)

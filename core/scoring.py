@@ -83,8 +83,13 @@ def with_predictions(rows: pd.DataFrame, predictions: Predictions) -> pd.DataFra
     return pd.concat([rows, answers], axis=1, copy=False)
 
 
-def predict_file(data: Path, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:
-    rows = load_source(source_for_path(data))
+def read_rows(data: Path) -> pd.DataFrame:
+    """The rows of a CSV or Parquet file to score."""
+    return load_source(source_for_path(data))
+
+
+def predict_rows(rows: pd.DataFrame, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:
+    """The endpoint's predictions for `rows`, written to `out` when given."""
     result = predictions_frame(V2Client(base_url, model_name).predict(rows))
     if out is not None:
         write_table(result, out)
