@@ -23,10 +23,10 @@ from zenml.services import (
     ServiceEndpointProtocol,
 )
 from zenml.services.service import BaseDeploymentService
-from zenml.utils.networking_utils import scan_for_available_port
 
 from stacks.mlserver import environment
 from stacks.mlserver import repository as model_repository
+from stacks.mlserver.ports import free_ports, preferred_or_free_port
 from stacks.mlserver.supervision import supervise
 
 
@@ -41,6 +41,13 @@ class MLServerDeploymentConfig(LocalDaemonServiceConfig):
     stop_grace_seconds: float = 10.0
 
 
+class MLServerEndpoint(LocalDaemonServiceEndpoint):
+    """ZenML's local endpoint, choosing its port with a probe that sees every listener."""
+
+    def _lookup_free_port(self) -> int:
+        return preferred_or_free_port(self.config.ip_address, self.config.port, self.status.port)
+
+
 class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
     SERVICE_TYPE = ServiceType(
         name="mlserver-deployment",
@@ -51,13 +58,13 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
     )
 
     config: MLServerDeploymentConfig
-    endpoint: LocalDaemonServiceEndpoint
+    endpoint: MLServerEndpoint
 
     def __init__(self, config: MLServerDeploymentConfig | dict[str, Any], **attrs: Any) -> None:
         if not isinstance(config, MLServerDeploymentConfig):
             config = MLServerDeploymentConfig.model_validate(config)
         if "endpoint" not in attrs:
-            attrs["endpoint"] = LocalDaemonServiceEndpoint(
+            attrs["endpoint"] = MLServerEndpoint(
                 config=LocalDaemonServiceEndpointConfig(
                     protocol=ServiceEndpointProtocol.HTTP,
                     ip_address=config.host,
@@ -93,8 +100,7 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
         folder = Path(self.config.repository)
         host = self.config.host
         http = self.endpoint.status.port or self.config.port
-        grpc = scan_for_available_port(start=http + 1, stop=http + 200) or 0
-        metrics = scan_for_available_port(start=grpc + 1, stop=grpc + 200) or 0
+        grpc, metrics = free_ports(host, 2, taken=(http,))
         model_repository.write_server_settings(
             folder, host, model_repository.ServerPorts(http, grpc, metrics), self.config.parallel_workers
         )

@@ -307,6 +307,29 @@ def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_pa
     assert np.array_equal(staged.predict_proba(rows), expected)
 
 
+def test_a_second_model_on_the_same_preferred_port_serves_beside_the_first(
+    endpoint: str, client: V2Client, deploy_config: Path
+) -> None:
+    second = "second_classifier"
+    ok(run_cli("--pipeline", "training", "--model-name", second))
+    try:
+        ok(run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", second))
+        model_deployer = deployer()
+        (beside,) = model_deployer.services_of(second)
+        settings = [
+            json.loads((model_deployer.repository(name) / "settings.json").read_text())
+            for name in (MODEL, second)
+        ]
+
+        assert beside.base_url != endpoint
+        assert V2Client(str(beside.base_url), second).predict(features(2)).model_version == "1"
+        assert client.predict(features(2)).model_version == str(production().number)  # the first still serves
+        ports = [s[key] for s in settings for key in ("http_port", "grpc_port", "metrics_port")]
+        assert len(set(ports)) == 6
+    finally:
+        run_cli("deployment", "stop", "--model-name", second)
+
+
 def test_deployment_without_production_version_fails_clearly(deploy_config: Path) -> None:
     result = run_cli(
         "--pipeline", "deployment", "--config", str(deploy_config), "--model-name", "never_trained"
