@@ -43,6 +43,8 @@ def status(model_name: ModelName = None) -> None:
         state = "running" if found.running else "NOT running (`--pipeline deployment` starts it again)"
         typer.echo(f"{found.model_name} version {found.model_version}: {state}")
         typer.echo(f"  url: {found.base_url}")
+        if found.serving:
+            typer.echo(f"  runtime: {found.serving.runtime} ({found.serving.reason})")
         if found.metrics_url:
             typer.echo(f"  metrics: {found.metrics_url}")
 

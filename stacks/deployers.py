@@ -12,33 +12,41 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from core.errors import ConfigError
+from core.compilation import ServingChoice, choose_runtime
+from core.errors import ConfigError, DeploymentError
 from core.validation import FeatureSchema
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
 
 SUPPORTED_FLAVORS = ("mlserver", "seldon")
+# Seldon Core's prepackaged SKLEARN_SERVER loads the joblib pipeline; a compiled model would need a
+# server that loads ONNX (Triton), which the `seldon` stack does not render.
+SELDON_SERVING = ServingChoice(runtime="sklearn", reason="Seldon Core's SKLEARN_SERVER serves the pipeline")
 
 
 @dataclass(frozen=True)
 class DeployedModel:
-    """What a deployment leaves behind: where to send V2 requests and which service serves."""
+    """What a deployment leaves behind: where to send V2 requests, which service serves, and what
+    serves the model there (the ONNX compilation or the scikit-learn pipeline) and why."""
 
     base_url: str
     service_id: str
     model_name: str
     model_version: str
+    serving: ServingChoice
 
 
 @dataclass(frozen=True)
 class ModelToServe:
-    """One model version with what serving it needs: the fitted pipeline, its schema, example rows."""
+    """One model version with what serving it needs: the fitted pipeline, its schema, example rows
+    and the held-out rows a compiled form is proven on."""
 
     name: str
     version: str
     model: Pipeline
     schema: FeatureSchema
     example: pd.DataFrame
+    held_out: pd.DataFrame
 
 
 def deploy(
@@ -68,6 +76,7 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
 
     context = get_step_context()
     pipeline_name, step_name = context.pipeline.name, context.step_run.name
+    choice, onnx = _serving_choice(served, serving)
     repository = deployer.repository(served.name)
     model_repository.write_model_version(
         repository,
@@ -78,6 +87,8 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
         served.example,
         serving.max_rows,
         model_repository.Batching(serving.max_batch_size, serving.max_batch_time_ms),
+        choice,
+        onnx,
     )
     config = MLServerDeploymentConfig(
         pipeline_name=pipeline_name,
@@ -99,7 +110,20 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
         service_id=str(service.uuid),
         model_name=served.name,
         model_version=served.version,
+        serving=choice,
     )
+
+
+def _serving_choice(served: ModelToServe, config: MLServerConfig) -> tuple[ServingChoice, bytes | None]:
+    """The ONNX compilation if it is proven on the example and held-out rows (or forced), else the
+    pipeline; forcing ONNX on a pipeline that cannot be compiled is a failed deployment."""
+    if config.runtime == "sklearn":
+        return ServingChoice(runtime="sklearn", reason="mlserver.runtime is sklearn in the config"), None
+    proof = pd.concat([served.example, served.held_out[served.schema.features]], ignore_index=True)
+    choice, onnx = choose_runtime(served.model, served.schema, proof)
+    if config.runtime == "onnx" and onnx is None:
+        raise DeploymentError(f"mlserver.runtime is onnx, but {choice.reason}")
+    return choice, onnx
 
 
 def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings) -> DeployedModel:
@@ -126,6 +150,7 @@ def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings
         service_id=f"{client.namespace}/{name}",
         model_name=served.name,
         model_version=served.version,
+        serving=SELDON_SERVING,
     )
 
 
@@ -157,6 +182,7 @@ class DeploymentStatus:
     base_url: str | None
     running: bool
     metrics_url: str | None
+    serving: ServingChoice | None
 
 
 def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus]:
@@ -179,17 +205,20 @@ def deployment_statuses(deployer: Any, model_name: str) -> list[DeploymentStatus
                 base_url=deployed_base_url(deployer, model_name),
                 running=found.is_available(),
                 metrics_url=None,
+                serving=SELDON_SERVING,
             )
         ]
-    from stacks.mlserver.repository import metrics_url
+    from stacks.mlserver.repository import metrics_url, serving_choice
 
+    repository = deployer.repository(model_name)
     return [
         DeploymentStatus(
             model_name=model_name,
             model_version=service.config.model_version,
             base_url=service.base_url,
             running=service.is_running,
-            metrics_url=metrics_url(deployer.repository(model_name)),
+            metrics_url=metrics_url(repository),
+            serving=serving_choice(repository, model_name, service.config.model_version),
         )
         for service in deployer.services_of(model_name)
     ]

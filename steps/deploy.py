@@ -1,4 +1,8 @@
-"""Deploy: serve the pipeline's model version (the production one) through the stack's deployer."""
+"""Deploy: serve the pipeline's model version (the production one) through the stack's deployer.
+
+What serves it (the ONNX compilation or the scikit-learn pipeline) and why is run and model-version
+metadata: `serving_runtime`, `serving_runtime_reason`.
+"""
 
 from typing import Annotated
 
@@ -22,12 +26,15 @@ def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[
         model=model.load_artifact("model"),
         schema=schema,
         example=example,
+        held_out=model.load_artifact("test_set"),
     )
     deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
     metadata: dict[str, MetadataType] = {
         "prediction_url": deployed.base_url,
         "deployed_model_version": deployed.model_version,
         "service_id": deployed.service_id,
+        "serving_runtime": deployed.serving.runtime,
+        "serving_runtime_reason": deployed.serving.reason,
     }
     log_metadata(metadata=metadata)
     log_metadata(metadata=metadata, run_id_name_or_prefix=get_step_context().pipeline_run.id)

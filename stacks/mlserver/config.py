@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from core.types import StrictModel
@@ -11,6 +13,10 @@ class MLServerConfig(StrictModel):
     """Preferred port (a free one is taken if it is busy), inference workers, the largest request
     accepted, adaptive batching (off at a batch size of 1), and how long a start or a switch may take."""
 
+    runtime: Literal["auto", "onnx", "sklearn"] = "auto"
+    """`auto`: the ONNX compilation when it converts and answers as the pipeline does on the example
+    and held-out rows, else the scikit-learn pipeline (the reason is shown); `onnx` or `sklearn`
+    forces one (a pipeline that cannot be compiled then fails the deployment)."""
     port: int = Field(default=8585, ge=1024, le=65535)
     """Preferred HTTP port on 127.0.0.1; a free one is taken when it is busy."""
     parallel_workers: int = Field(default=0, ge=0)

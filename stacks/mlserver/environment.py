@@ -19,20 +19,21 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import DeploymentError
-from stacks.mlserver.repository import EXAMPLE_FILE, MODEL_FILE
+from stacks.mlserver.repository import EXAMPLE_FILE
 
 MLSERVER_VERSION = "1.7.1"
 
 
 def serving_requirements() -> list[str]:
-    """MLServer plus the exact versions of the libraries that pickled the model."""
+    """MLServer plus the exact versions of the libraries that pickled or compiled the model."""
     import joblib
     import numpy
+    import onnxruntime
     import sklearn
 
     return [
         f"mlserver=={MLSERVER_VERSION}",
-        f"mlserver-sklearn=={MLSERVER_VERSION}",
+        f"onnxruntime=={onnxruntime.__version__}",
         f"scikit-learn=={sklearn.__version__}",
         f"joblib=={joblib.__version__}",
         f"numpy=={numpy.__version__}",
@@ -94,13 +95,15 @@ def _uv_binary() -> str:
 
 
 def smoke_test(serving_python: Path, version_dir: Path, timeout_seconds: float) -> None:
-    """Load the model and score its example rows in the serving environment, before any switch."""
+    """Load the version and score its example rows in the serving environment, before any switch,
+    with the scorer the server uses (copied beside the version folder)."""
     script = (
-        "import json, sys, joblib, pandas as pd\n"
-        "folder = sys.argv[1]\n"
-        f"model = joblib.load(f'{{folder}}/{MODEL_FILE}')\n"
-        f"rows = pd.DataFrame(json.load(open(f'{{folder}}/{EXAMPLE_FILE}')))\n"
-        "model.predict_proba(rows)\n"
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "folder = Path(sys.argv[1])\n"
+        "sys.path.insert(0, str(folder.parent))\n"
+        "from version_scorer import VersionScorer\n"
+        f"VersionScorer(folder).predict_records(json.loads((folder / '{EXAMPLE_FILE}').read_text()))\n"
     )
     try:
         subprocess.run(

@@ -13,15 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from core.compilation import ServingChoice
 from core.files import write_text_atomically
 from core.validation import FeatureSchema
 
-RUNTIME_SOURCE = Path(__file__).resolve().with_name("runtime.py")
+# Copied into each model's folder, from which MLServer imports the runtime (it needs the scorer).
+RUNTIME_SOURCES = tuple(
+    Path(__file__).resolve().with_name(name) for name in ("runtime.py", "version_scorer.py")
+)
 RUNTIME_CLASS = "runtime.SchemaCheckedModel"
 MODEL_FILE = "model.joblib"
+ONNX_FILE = "model.onnx"
 SCHEMA_FILE = "schema.json"
 EXAMPLE_FILE = "example.json"
 EXAMPLE_ROWS = 5
@@ -78,28 +84,38 @@ def write_model_version(
     example: pd.DataFrame,
     max_rows: int,
     batching: Batching,
+    choice: ServingChoice,
+    onnx: bytes | None,
 ) -> Path:
-    """Put one model version in the repository, next to the ones already there; its folder."""
+    """Put one model version in the repository, next to the ones already there; its folder.
+
+    The pipeline is always written (`model.joblib`); the ONNX model too when it is what serves.
+    """
     import joblib
 
     model_dir = repository / model_name
     version_dir = model_dir / f"v{version}"
     version_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, version_dir / MODEL_FILE)
+    if onnx is not None:
+        (version_dir / ONNX_FILE).write_bytes(onnx)
     _write_json_atomically(
         version_dir / SCHEMA_FILE,
         {
             "columns": schema.columns,
-            "classes": schema.classes,
+            "classes": np.asarray(model.classes_).tolist(),  # the order of the probability columns
             "max_rows": max_rows,
             "max_batch_size": batching.max_batch_size,
             "max_batch_time": batching.max_batch_time_ms / 1000,
+            "runtime": choice.runtime,
+            "runtime_reason": choice.reason,
         },
     )
     _write_json_atomically(
         version_dir / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
     )
-    shutil.copyfile(RUNTIME_SOURCE, model_dir / RUNTIME_SOURCE.name)
+    for source in RUNTIME_SOURCES:
+        shutil.copyfile(source, model_dir / source.name)
     return version_dir
 
 
@@ -113,7 +129,10 @@ def activate_version(repository: Path, model_name: str, version: str) -> None:
         "implementation": RUNTIME_CLASS,
         "max_batch_size": schema["max_batch_size"],
         "max_batch_time": schema["max_batch_time"],
-        "parameters": {"uri": f"./v{version}/{MODEL_FILE}", "extra": {"model_version": version}},
+        "parameters": {
+            "uri": f"./v{version}/{ONNX_FILE if schema['runtime'] == 'onnx' else MODEL_FILE}",
+            "extra": {"model_version": version},
+        },
         "inputs": [
             {"name": column, "datatype": "BYTES" if kind == "categorical" else "FP64", "shape": [-1]}
             for column, kind in columns.items()
@@ -136,6 +155,15 @@ def active_version(repository: Path, model_name: str) -> str | None:
     if not path.exists():
         return None
     return str(json.loads(path.read_text())["parameters"]["extra"]["model_version"])
+
+
+def serving_choice(repository: Path, model_name: str, version: str) -> ServingChoice | None:
+    """What serves a version written to the repository (ONNX or the pipeline), and why."""
+    path = repository / model_name / f"v{version}" / SCHEMA_FILE
+    if not path.exists():
+        return None
+    schema = json.loads(path.read_text())
+    return ServingChoice(runtime=schema["runtime"], reason=schema["runtime_reason"])
 
 
 def _label_datatype(classes: list[Any]) -> str:

@@ -1,49 +1,45 @@
-"""The MLServer runtime that serves a model version: MLServer's scikit-learn runtime plus the
-model's own contract.
+"""The MLServer runtime that serves a model version with the model's own contract.
 
 Runs inside the serving environment, not the project's: MLServer imports it from the model's
-folder in the repository, where the deployer copies this file. A request
-carries raw feature columns by name (V2, pandas content type); the answer carries the predicted
-`label` and the class `probabilities`. Requests that break the training schema get a 4xx that
-names the column, instead of an error from deep inside scikit-learn.
+folder in the repository, where the deployer copies this file and `version_scorer.py`. A request
+carries raw feature columns by name (V2, pandas content type); they are decoded straight into the
+arrays the model takes (no DataFrame, no generic codec) and scored by the compiled ONNX model or
+the scikit-learn pipeline, whichever the version was deployed with; the answer carries the
+predicted `label` and the class `probabilities`. Requests that break the training schema get a
+4xx that names the column, the same on both paths, instead of an error from inside the model.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver.utils import get_model_uri
-from mlserver_sklearn import SKLearnModel
+from version_scorer import VersionScorer
 
 PAYLOAD_TOO_LARGE = 413
 
 
-class SchemaCheckedModel(SKLearnModel):
-    """A fitted preprocessing + estimator pipeline, checked against its feature schema."""
+class SchemaCheckedModel(MLModel):
+    """A model version checked against its feature schema, request by request."""
 
     async def load(self) -> bool:
-        await super().load()
         model_uri = await get_model_uri(self._settings)
-        schema = json.loads((Path(model_uri).parent / "schema.json").read_text())
-        self._columns: dict[str, str] = schema["columns"]
-        self._classes: list[Any] = schema["classes"]
-        self._max_rows: int = schema["max_rows"]
+        self._scorer = VersionScorer(Path(model_uri).parent)
+        self._columns = self._scorer.columns
+        self._max_rows = self._scorer.max_rows
         extra = self.settings.parameters.extra if self.settings.parameters else None
         self._served_version: str | None = (extra or {}).get("model_version")
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        frame = self._decode(payload)
-        probabilities = self._model.predict_proba(frame)
-        labels = np.asarray(self._model.classes_)[probabilities.argmax(axis=1)]
+        labels, probabilities = self._scorer.predict(self._decode(payload))
         label_output = NumpyCodec.encode_output("label", labels)
         if labels.dtype.kind in "OUS":
             label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))
@@ -53,11 +49,11 @@ class SchemaCheckedModel(SKLearnModel):
         return InferenceResponse(
             model_name=self.name,
             model_version=self._served_version,
-            parameters=Parameters(classes=[str(c) for c in self._model.classes_]),
+            parameters=Parameters(classes=[str(c) for c in self._scorer.classes]),
             outputs=[label_output, probability_output],
         )
 
-    def _decode(self, payload: InferenceRequest) -> pd.DataFrame:
+    def _decode(self, payload: InferenceRequest) -> dict[str, np.ndarray]:
         """Columns straight from the request into numpy arrays: no generic codec on the hot path."""
         if not payload.inputs:
             raise MLServerError("request has no inputs; send one input per feature column")
@@ -87,7 +83,7 @@ class SchemaCheckedModel(SKLearnModel):
             raise MLServerError("request has no rows")
         if rows > self._max_rows:
             raise MLServerError(f"request has {rows} rows; the limit is {self._max_rows}", PAYLOAD_TOO_LARGE)
-        return pd.DataFrame(columns, columns=list(self._columns))
+        return columns
 
     @staticmethod
     def _column(name: str, kind: str, values: list[Any]) -> np.ndarray:

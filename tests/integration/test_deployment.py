@@ -29,13 +29,15 @@ from zenml.client import Client
 from zenml.enums import ModelStages, StackComponentType
 from zenml.stack.stack_component import StackComponent
 
+from core.compilation import PROBABILITY_TOLERANCE
 from core.v2_client import V2Client, encode_request
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, last_line, run_cli
 
 pytestmark = [pytest.mark.store, pytest.mark.servers]
 
-MODEL = "served_classifier"
+MODEL = "served_classifier"  # compiled to ONNX (the default runtime for this model)
+FALLBACK = "fallback_classifier"  # the scikit-learn pipeline, runtime forced in its config
 MAX_ROWS = 50
 
 
@@ -53,8 +55,9 @@ def deployer() -> Any:
     return StackComponent.from_model(model)
 
 
-def ok(result: Any) -> None:
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +90,36 @@ def client(endpoint: str) -> V2Client:
     return V2Client(endpoint, MODEL, timeout_seconds=30)
 
 
-def test_endpoint_is_on_loopback_and_declares_its_contract(endpoint: str, client: V2Client) -> None:
-    assert endpoint.startswith("http://127.0.0.1:")
+@pytest.fixture(scope="module")
+def fallback_endpoint(
+    endpoint: str, deploy_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """FALLBACK served by its scikit-learn pipeline (runtime forced), beside MODEL's ONNX model and
+    asking for the same preferred port."""
+    config = yaml.safe_load(deploy_config.read_text())
+    config["parameters"]["mlserver"]["runtime"] = "sklearn"
+    path = tmp_path_factory.mktemp("fallback") / "deployment.yaml"
+    path.write_text(yaml.safe_dump(config))
+    ok(run_cli("--pipeline", "training", "--model-name", FALLBACK))
+    try:
+        ok(run_cli("--pipeline", "deployment", "--config", str(path), "--model-name", FALLBACK))
+        (service,) = deployer().services_of(FALLBACK)
+        yield str(service.base_url)
+    finally:
+        run_cli("deployment", "stop", "--model-name", FALLBACK)
+
+
+@pytest.fixture(params=["onnx", "sklearn"])
+def served(request: pytest.FixtureRequest) -> tuple[str, V2Client]:
+    """Each runtime's endpoint: the compiled model (MODEL) and the pipeline fallback (FALLBACK)."""
+    if request.param == "onnx":
+        return "onnx", V2Client(request.getfixturevalue("endpoint"), MODEL, timeout_seconds=30)
+    return "sklearn", V2Client(request.getfixturevalue("fallback_endpoint"), FALLBACK, timeout_seconds=30)
+
+
+def test_endpoint_is_on_loopback_and_declares_its_contract(served: tuple[str, V2Client]) -> None:
+    runtime, client = served
+    assert client.base_url.startswith("http://127.0.0.1:")
     metadata = client.metadata()
     inputs = {item["name"]: item["datatype"] for item in metadata["inputs"]}
     assert list(inputs) == list(features(1).columns)
@@ -96,19 +127,25 @@ def test_endpoint_is_on_loopback_and_declares_its_contract(endpoint: str, client
     outputs = {item["name"]: item for item in metadata["outputs"]}
     assert outputs["label"]["datatype"] == "INT64"
     assert outputs["probabilities"]["shape"] == [-1, 2]
-    assert requests.get(f"{endpoint}/v2/health/ready", timeout=10).ok
+    assert requests.get(f"{client.base_url}/v2/health/ready", timeout=10).ok
+    name = MODEL if runtime == "onnx" else FALLBACK
+    status = ok(run_cli("deployment", "status", "--model-name", name)).stdout
+    assert f"runtime: {runtime} (" in status
 
 
-def test_v2_answers_equal_in_process_predictions(client: V2Client) -> None:
+def test_v2_answers_equal_in_process_predictions(served: tuple[str, V2Client]) -> None:
+    runtime, client = served
     rows = features(40, offset=100)
-    model = production().get_model_artifact("model").load()
+    version = Client().get_model_version(client.model_name, ModelStages.PRODUCTION)
+    model = version.get_model_artifact("model").load()  # type: ignore[union-attr]
 
-    served = client.predict(rows)
+    answered = client.predict(rows)
 
-    assert served.model_version == str(production().number)
-    assert served.labels == model.predict(rows).tolist()
-    assert served.classes == ["0", "1"]
-    np.testing.assert_allclose(served.probabilities, model.predict_proba(rows), rtol=0, atol=1e-12)
+    assert answered.model_version == str(version.number)
+    assert answered.labels == model.predict(rows).tolist()
+    assert answered.classes == ["0", "1"]
+    tolerance = PROBABILITY_TOLERANCE if runtime == "onnx" else 1e-12  # float32 inside ONNX
+    np.testing.assert_allclose(answered.probabilities, model.predict_proba(rows), rtol=0, atol=tolerance)
 
 
 def _body(frame: pd.DataFrame) -> dict[str, Any]:
@@ -150,8 +187,9 @@ BAD_REQUESTS: dict[str, tuple[dict[str, Any], int, str]] = {
 
 @pytest.mark.parametrize("case", list(BAD_REQUESTS), ids=list(BAD_REQUESTS))
 def test_bad_request_gets_4xx_naming_the_problem_and_server_stays_up(
-    endpoint: str, client: V2Client, case: str
+    served: tuple[str, V2Client], case: str
 ) -> None:
+    _, client = served
     body, status, message = BAD_REQUESTS[case]
 
     response = requests.post(f"{client.model_url}/infer", json=body, timeout=30)
@@ -307,27 +345,20 @@ def test_seldon_manifest_dry_run_validates_against_the_crd(endpoint: str, tmp_pa
     assert np.array_equal(staged.predict_proba(rows), expected)
 
 
-def test_a_second_model_on_the_same_preferred_port_serves_beside_the_first(
-    endpoint: str, client: V2Client, deploy_config: Path
+def test_two_models_on_the_same_preferred_port_serve_side_by_side(
+    endpoint: str, fallback_endpoint: str, client: V2Client
 ) -> None:
-    second = "second_classifier"
-    ok(run_cli("--pipeline", "training", "--model-name", second))
-    try:
-        ok(run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", second))
-        model_deployer = deployer()
-        (beside,) = model_deployer.services_of(second)
-        settings = [
-            json.loads((model_deployer.repository(name) / "settings.json").read_text())
-            for name in (MODEL, second)
-        ]
+    model_deployer = deployer()
+    settings = [
+        json.loads((model_deployer.repository(name) / "settings.json").read_text())
+        for name in (MODEL, FALLBACK)
+    ]
+    ports = [server[key] for server in settings for key in ("http_port", "grpc_port", "metrics_port")]
 
-        assert beside.base_url != endpoint
-        assert V2Client(str(beside.base_url), second).predict(features(2)).model_version == "1"
-        assert client.predict(features(2)).model_version == str(production().number)  # the first still serves
-        ports = [s[key] for s in settings for key in ("http_port", "grpc_port", "metrics_port")]
-        assert len(set(ports)) == 6
-    finally:
-        run_cli("deployment", "stop", "--model-name", second)
+    assert fallback_endpoint != endpoint
+    assert len(set(ports)) == 6
+    assert client.predict(features(2)).model_version == str(production().number)
+    assert V2Client(fallback_endpoint, FALLBACK).predict(features(2)).model_version == "1"
 
 
 def test_deployment_without_production_version_fails_clearly(deploy_config: Path) -> None:
@@ -342,7 +373,8 @@ def test_deployment_without_production_version_fails_clearly(deploy_config: Path
     )
 
 
-def test_v2_error_bodies_are_json(endpoint: str, client: V2Client) -> None:
+def test_v2_error_bodies_are_json(served: tuple[str, V2Client]) -> None:
+    _, client = served
     response = requests.post(f"{client.model_url}/infer", data=b"{not json", timeout=30)
 
     assert 400 <= response.status_code < 500

@@ -1,0 +1,77 @@
+"""core/compilation.py: the pipeline compiled to ONNX is served only when it answers as the
+pipeline does; otherwise the pipeline serves and the reason says why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.compilation import PROBABILITY_TOLERANCE, OnnxModel, choose_runtime, compile_to_onnx
+from core.modeling import TrainConfig, fit_model, prepare_features
+from core.sources import DemoSource, load_source
+from core.validation import FeatureSchema, ValidationConfig, validate_training_data
+from tests.integration.conftest import make_multiclass_frame
+
+
+def trained(
+    frame: pd.DataFrame, target: str, estimator: str, **params: object
+) -> tuple[object, FeatureSchema]:
+    data, schema = validate_training_data(frame, target, ValidationConfig())
+    model, _ = fit_model(data, schema, TrainConfig(estimator=estimator, params=params))
+    return model, schema
+
+
+@pytest.fixture(scope="module")
+def flowers() -> pd.DataFrame:
+    """Numeric and categorical features with missing values, three string classes."""
+    return make_multiclass_frame()
+
+
+def test_a_logistic_regression_with_categories_and_gaps_compiles_and_answers_the_same(
+    flowers: pd.DataFrame,
+) -> None:
+    model, schema = trained(flowers, "species", "sklearn.linear_model.LogisticRegression", max_iter=2000)
+
+    choice, onnx = choose_runtime(model, schema, flowers)
+
+    assert choice.runtime == "onnx" and onnx is not None
+    assert choice.proven_rows == len(flowers)
+    assert choice.max_probability_difference is not None
+    assert choice.max_probability_difference <= PROBABILITY_TOLERANCE
+    labels, probabilities = OnnxModel(onnx, schema).predict(flowers)
+    expected = model.predict_proba(prepare_features(flowers, schema))  # type: ignore[attr-defined]
+    assert labels.tolist() == model.predict(prepare_features(flowers, schema)).tolist()  # type: ignore[attr-defined]
+    np.testing.assert_allclose(probabilities, expected, atol=PROBABILITY_TOLERANCE)
+
+
+def test_the_binary_demo_model_compiles() -> None:
+    frame = load_source(DemoSource(kind="demo"))
+    model, schema = trained(frame, "target", "sklearn.linear_model.LogisticRegression", max_iter=2000)
+
+    choice, onnx = choose_runtime(model, schema, frame.head(200))
+
+    assert choice.runtime == "onnx" and onnx is not None
+
+
+def test_answers_that_differ_keep_the_pipeline_and_say_by_how_much(flowers: pd.DataFrame) -> None:
+    # A forest compares float32 thresholds in ONNX and float64 ones in scikit-learn.
+    model, schema = trained(flowers, "species", "sklearn.ensemble.RandomForestClassifier", n_estimators=50)
+
+    choice, onnx = choose_runtime(model, schema, flowers)
+
+    assert choice.runtime == "sklearn" and onnx is None
+    assert choice.reason.startswith(f"the ONNX model answers differently on {len(flowers)} proof rows")
+    assert choice.max_probability_difference is not None
+    assert choice.max_probability_difference > PROBABILITY_TOLERANCE
+
+
+def test_an_estimator_without_a_converter_keeps_the_pipeline_and_names_why(flowers: pd.DataFrame) -> None:
+    model, schema = trained(flowers, "species", "sklearn.gaussian_process.GaussianProcessClassifier")
+
+    with pytest.raises(Exception):  # noqa: B017  (skl2onnx's own error, whatever its kind)
+        compile_to_onnx(model, schema)
+    choice, onnx = choose_runtime(model, schema, flowers)
+
+    assert choice.runtime == "sklearn" and onnx is None
+    assert choice.reason.startswith("no ONNX converter for this pipeline (")
