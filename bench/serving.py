@@ -1,10 +1,12 @@
-"""Benchmark: the deployed MLServer endpoint against `mlflow models serve` on the same model.
+"""Benchmark: the deployed MLServer endpoint, compiled (ONNX) and not, against `mlflow models serve`.
 
-In a fresh ZENML_CONFIG_PATH it trains the demo model, deploys it with `python run.py --pipeline
-deployment` (MLServer, V2 protocol) and serves the same MLflow-logged model with `mlflow models
-serve`, both on 127.0.0.1. Then, with wrk (scripts/install-bench-tools.sh), side by side:
-single-row requests at 1 and 8 connections (throughput, p50, p99) and 1,000-row requests (rows/s),
-the latter also against in-process `predict_proba` on the same rows. Prints a Markdown table.
+In a fresh ZENML_CONFIG_PATH it trains the demo model and deploys it twice with `python run.py
+--pipeline deployment` (MLServer, V2 protocol): as the compiled ONNX model (the default) and, under
+a second name, as the scikit-learn pipeline (`mlserver.runtime: sklearn`); it also serves the same
+MLflow-logged model with `mlflow models serve`, all on 127.0.0.1. Then, with wrk
+(scripts/install-bench-tools.sh), side by side: one row's model latency in process (ONNX vs the
+pipeline), single-row requests at 1 and 8 connections (throughput, p50, p99) and 1,000-row
+requests (rows/s, also against in-process `predict_proba` on the same rows), next to the goals.
 Usage: python bench/serving.py [--seconds N]
 """
 
@@ -31,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.figures import Figure, report  # noqa: E402
 
-MODEL = "breast_cancer_classifier"
+MODEL = "breast_cancer_classifier"  # served compiled
+PIPELINE_MODEL = "breast_cancer_pipeline"  # the same model, served by the scikit-learn pipeline
 
 
 def free_port() -> int:
@@ -114,16 +117,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         folder = Path(scratch)
         env = {**os.environ, "ZENML_CONFIG_PATH": str(folder / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
-        run([sys.executable, "run.py", "--pipeline", "training"], env)
-        config = folder / "deployment.yaml"
-        import yaml
-
-        settings = yaml.safe_load((ROOT / "configs" / "deployment.yaml").read_text())
-        settings["parameters"].setdefault("mlserver", {})["port"] = free_port()
-        config.write_text(yaml.safe_dump(settings))
-        run([sys.executable, "run.py", "--pipeline", "deployment", "--config", str(config)], env)
-        mlserver = f"http://127.0.0.1:{settings['parameters']['mlserver']['port']}"
-        wait_ready(f"{mlserver}/v2/models/{MODEL}/ready")
+        endpoints = {
+            "compiled": deploy(MODEL, "auto", folder, env),
+            "pipeline": deploy(PIPELINE_MODEL, "sklearn", folder, env),
+        }
         tracking_uri, model_uri, model_file = model_locations(env, folder)
         mlflow_port = free_port()
         mlflow_server = subprocess.Popen(
@@ -153,12 +150,40 @@ def main() -> None:
         try:
             mlflow_url = f"http://127.0.0.1:{mlflow_port}"
             wait_ready(f"{mlflow_url}/ping")
-            figures = measure(mlserver, mlflow_url, one, thousand, args.seconds, folder, model_file)
+            figures = measure(endpoints, mlflow_url, one, thousand, args.seconds, folder, model_file)
         finally:
             os.killpg(mlflow_server.pid, signal.SIGTERM)
             mlflow_server.wait(timeout=30)
             stop_deployments(env)
     report(figures)
+
+
+def deploy(model: str, runtime: str, folder: Path, env: dict[str, str]) -> str:
+    """Train (cached after the first) and deploy `model` with `runtime`; its V2 infer URL."""
+    import yaml
+
+    run([sys.executable, "run.py", "--pipeline", "training", "--model-name", model], env)
+    settings = yaml.safe_load((ROOT / "configs" / "deployment.yaml").read_text())
+    port = free_port()
+    settings["parameters"]["mlserver"] = {"port": port, "runtime": runtime}
+    config = folder / f"deployment-{model}.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    run(
+        [
+            sys.executable,
+            "run.py",
+            "--pipeline",
+            "deployment",
+            "--config",
+            str(config),
+            "--model-name",
+            model,
+        ],
+        env,
+    )
+    base = f"http://127.0.0.1:{port}/v2/models/{model}"
+    wait_ready(f"{base}/ready")
+    return f"{base}/infer"
 
 
 def model_locations(env: dict[str, str], folder: Path) -> tuple[str, str, Path]:
@@ -200,7 +225,7 @@ def stop_deployments(env: dict[str, str]) -> None:
 
 
 def measure(
-    mlserver: str,
+    endpoints: dict[str, str],
     mlflow_url: str,
     one: pd.DataFrame,
     thousand: pd.DataFrame,
@@ -208,31 +233,91 @@ def measure(
     folder: Path,
     model_file: Path,
 ) -> list[Figure]:
-    v2_url = f"{mlserver}/v2/models/{MODEL}/infer"
     invocations = f"{mlflow_url}/invocations"
     mlflow = "mlflow models serve"
-    figures = []
+    compiled_ms, pipeline_ms = one_row_latencies_ms(model_file, one)
+    figures = [
+        Figure(
+            "serving", "1 row in process: model latency, ONNX", compiled_ms, "ms", pipeline_ms, "pipeline"
+        ),
+    ]
     for connections in (1, 8):
-        ours = wrk(v2_url, v2_body(one), connections, seconds, folder)
-        theirs = wrk(invocations, mlflow_body(one), connections, seconds, folder)
         case = f"1 row, {connections} conn"
+        compiled = wrk(endpoints["compiled"], v2_body(one), connections, seconds, folder)
+        pipeline = wrk(endpoints["pipeline"], v2_body(one), connections, seconds, folder)
+        theirs = wrk(invocations, mlflow_body(one), connections, seconds, folder)
         figures += [
-            Figure("serving", f"{case}: requests/s", ours["rps"], "req/s", theirs["rps"], mlflow),
-            Figure("serving", f"{case}: p50 latency", ours["p50"], "ms", theirs["p50"], mlflow),
-            Figure("serving", f"{case}: p99 latency", ours["p99"], "ms", theirs["p99"], mlflow),
-            Figure("serving", f"{case}: errors", ours["errors"], "", theirs["errors"], mlflow),
+            Figure(
+                "serving",
+                f"{case}: requests/s, compiled",
+                compiled["rps"],
+                "req/s",
+                pipeline["rps"],
+                "pipeline",
+            ),
+            Figure(
+                "serving", f"{case}: requests/s, compiled", compiled["rps"], "req/s", theirs["rps"], mlflow
+            ),
+            Figure(
+                "serving", f"{case}: requests/s, pipeline", pipeline["rps"], "req/s", theirs["rps"], mlflow
+            ),
+            Figure("serving", f"{case}: p50, compiled", compiled["p50"], "ms", pipeline["p50"], "pipeline"),
+            Figure("serving", f"{case}: p99, compiled", compiled["p99"], "ms", pipeline["p99"], "pipeline"),
+            Figure(
+                "serving",
+                f"{case}: errors, compiled / pipeline",
+                compiled["errors"],
+                "",
+                pipeline["errors"],
+                "pipeline",
+            ),
         ]
-    ours = wrk(v2_url, v2_body(thousand), 1, seconds, folder)
+        if connections == 8:
+            figures += [
+                Figure("serving", f"{case}: requests/s, compiled", compiled["rps"], "req/s", 1000, "goal"),
+                Figure("serving", f"{case}: p99, compiled", compiled["p99"], "ms", 15, "goal"),
+            ]
+    compiled = wrk(endpoints["compiled"], v2_body(thousand), 1, seconds, folder)
+    pipeline = wrk(endpoints["pipeline"], v2_body(thousand), 1, seconds, folder)
     theirs = wrk(invocations, mlflow_body(thousand), 1, seconds, folder)
     in_process = in_process_rows_per_second(model_file, thousand)
-    rows_per_second = ours["rps"] * 1000
+    rows = "1,000-row requests: rows/s"
     return [
         *figures,
         Figure(
-            "serving", "1,000-row requests: rows/s", rows_per_second, "rows/s", theirs["rps"] * 1000, mlflow
+            "serving",
+            f"{rows}, compiled",
+            compiled["rps"] * 1000,
+            "rows/s",
+            pipeline["rps"] * 1000,
+            "pipeline",
         ),
-        Figure("serving", "1,000-row requests: rows/s", rows_per_second, "rows/s", in_process, "in-process"),
+        Figure(
+            "serving", f"{rows}, compiled", compiled["rps"] * 1000, "rows/s", theirs["rps"] * 1000, mlflow
+        ),
+        Figure("serving", f"{rows}, compiled", compiled["rps"] * 1000, "rows/s", in_process, "in-process"),
     ]
+
+
+def one_row_latencies_ms(model_file: Path, row: pd.DataFrame, repeats: int = 2000) -> tuple[float, float]:
+    """One row through the compiled model and through the pipeline, in this process (ms a call)."""
+    import joblib
+
+    from core.compilation import OnnxModel, compile_to_onnx
+    from core.validation import FeatureSchema
+
+    model = joblib.load(model_file)
+    schema = FeatureSchema(target="target", columns=dict.fromkeys(row.columns, "numeric"), classes=[0, 1])
+    compiled = OnnxModel(compile_to_onnx(model, schema), schema)
+    feed = compiled.feed(row)  # decoded once, as the server decodes a request before scoring
+    timings = []
+    for score in (lambda: compiled.run(feed), lambda: model.predict_proba(row)):
+        score()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            score()
+        timings.append((time.perf_counter() - start) / repeats * 1000)
+    return timings[0], timings[1]
 
 
 def in_process_rows_per_second(model_file: Path, frame: pd.DataFrame, repeats: int = 20) -> float:

@@ -11,6 +11,7 @@ the reason is kept.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +22,9 @@ from core.modeling import ESTIMATOR_STEP, prepare_features
 from core.validation import FeatureSchema
 
 PROBABILITY_TOLERANCE = 1e-5
+# ONNX has no missing string: a missing category goes in as "", and the compiled imputers of
+# string columns look for "" where the pipeline's look for NaN (skl2onnx converts only those).
+MISSING_CATEGORY = ""
 ONNX_OPSETS = {"": 17, "ai.onnx.ml": 3}
 Runtime = Literal["onnx", "sklearn"]
 
@@ -49,11 +53,17 @@ class OnnxModel:
 
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Labels and class probabilities of the rows of `frame`."""
+        return self.run(self.feed(frame))
+
+    def feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The rows of `frame` as the model's inputs: one float32 or string column vector each."""
         features = prepare_features(frame, self.schema)
-        feed = {
+        return {
             input_name: _column_block(features[column], kind)
             for input_name, (column, kind) in zip(self.input_names, self.schema.columns.items(), strict=True)
         }
+
+    def run(self, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         labels, probabilities = self._session.run(None, feed)
         return np.asarray(labels).ravel(), np.asarray(probabilities, dtype="float64")
 
@@ -61,7 +71,8 @@ class OnnxModel:
 def _column_block(values: pd.Series, kind: str) -> np.ndarray:
     """One column as the ONNX input takes it: a float32 or string column vector."""
     if kind == "categorical":
-        return values.astype(str).to_numpy(dtype=object).reshape(-1, 1)
+        strings = values.astype(object).where(values.isna(), values.astype(str))
+        return strings.where(values.notna(), MISSING_CATEGORY).to_numpy(dtype=object).reshape(-1, 1)
     return values.to_numpy(dtype="float32", na_value=np.nan).reshape(-1, 1)
 
 
@@ -77,15 +88,36 @@ def compile_to_onnx(model: Any, schema: FeatureSchema) -> bytes:
         (name, StringTensorType([None, 1]) if kind == "categorical" else FloatTensorType([None, 1]))
         for name, kind in schema.columns.items()
     ]
-    estimator = model.named_steps[ESTIMATOR_STEP]
+    convertible = _imputing_missing_categories_from_strings(model)
+    estimator = convertible.named_steps[ESTIMATOR_STEP]
     onnx = to_onnx(
-        model,
+        convertible,
         initial_types=initial_types,
         options={id(estimator): {"zipmap": False}},
         target_opset=ONNX_OPSETS,
     )
     serialized: bytes = onnx.SerializeToString()
     return serialized
+
+
+def _imputing_missing_categories_from_strings(model: Any) -> Any:
+    """A copy of the fitted pipeline whose imputers of string columns look for `MISSING_CATEGORY`
+    instead of NaN; what they fill in (the fitted statistics) is the same."""
+    from sklearn.impute import SimpleImputer
+
+    convertible = copy.deepcopy(model)
+    for step in _steps(convertible):
+        fitted = getattr(step, "statistics_", None)  # None: a branch without columns, never fitted
+        if isinstance(step, SimpleImputer) and fitted is not None and np.asarray(fitted).dtype == object:
+            step.missing_values = MISSING_CATEGORY
+    return convertible
+
+
+def _steps(estimator: Any) -> list[Any]:
+    """Every estimator inside a fitted pipeline or column transformer, depth first."""
+    children = [step for _, step in getattr(estimator, "steps", [])]
+    children += [transformer for _, transformer, _ in getattr(estimator, "transformers_", [])]
+    return [estimator, *(nested for child in children for nested in _steps(child))]
 
 
 def choose_runtime(

@@ -25,9 +25,6 @@ from core.types import SearchMetric, StrictModel
 from core.validation import FeatureSchema
 
 ESTIMATOR_STEP = "estimator"
-# A missing category is written as "" before the model sees it, and imputed from "": an imputer of
-# string columns that looks for NaN has no ONNX converter, one that looks for a string has.
-MISSING_CATEGORY = ""
 
 
 class SplitConfig(StrictModel):
@@ -142,7 +139,7 @@ def build_model(schema: FeatureSchema, config: TrainConfig) -> Pipeline:
             (
                 "categorical",
                 make_pipeline(
-                    SimpleImputer(strategy="most_frequent", missing_values=MISSING_CATEGORY),
+                    SimpleImputer(strategy="most_frequent"),
                     OneHotEncoder(handle_unknown="ignore"),
                 ),
                 categorical,
@@ -173,14 +170,10 @@ def fit_model(
 
 
 def prepare_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
-    """The feature columns in training order, as the model takes them: numbers as floats (nullable
-    extension dtypes too), categories as strings with "" for a missing one."""
+    """The feature columns in training order; nullable extension dtypes become plain floats."""
     features = frame[schema.features].copy()
     for name in schema.of_kind("integer", "boolean"):
         features[name] = features[name].astype("float64")
-    for name in schema.of_kind("categorical"):
-        values = features[name]
-        features[name] = values.astype(object).where(values.notna(), MISSING_CATEGORY)
     return features
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-MISSING_CATEGORY = ""  # what the pipeline's categorical imputer fills (core/modeling.py)
+MISSING_CATEGORY = ""  # a missing category, as the compiled model takes it (core/compilation.py)
 
 
 class VersionScorer:
@@ -40,20 +40,16 @@ class VersionScorer:
     def predict(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Labels and class probabilities; `columns` holds every feature column, numeric ones as
         float64 (NaN for missing), categorical ones as objects (None for missing)."""
-        filled = {
-            name: _filled(columns[name]) if kind == "categorical" else columns[name]
-            for name, kind in self.columns.items()
-        }
         if self.runtime == "onnx":
             feed = {
-                input_name: values.astype(np.float32 if values.dtype.kind == "f" else object).reshape(-1, 1)
-                for input_name, values in zip(self._inputs, filled.values(), strict=True)
+                input_name: _onnx_block(columns[name], kind)
+                for input_name, (name, kind) in zip(self._inputs, self.columns.items(), strict=True)
             }
             probabilities = np.asarray(self._session.run(["probabilities"], feed)[0], dtype="float64")
         else:
             import pandas as pd
 
-            probabilities = self._pipeline.predict_proba(pd.DataFrame(filled, columns=list(self.columns)))
+            probabilities = self._pipeline.predict_proba(pd.DataFrame(columns, columns=list(self.columns)))
         return np.asarray(self.classes)[probabilities.argmax(axis=1)], probabilities
 
     def predict_records(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -67,5 +63,9 @@ class VersionScorer:
         return self.predict(columns)
 
 
-def _filled(values: np.ndarray) -> np.ndarray:
-    return np.array([MISSING_CATEGORY if value is None else str(value) for value in values], dtype=object)
+def _onnx_block(values: np.ndarray, kind: str) -> np.ndarray:
+    """A column as the ONNX input takes it: a float32 or string column vector."""
+    if kind == "categorical":
+        values = np.array([MISSING_CATEGORY if value is None else value for value in values], dtype=object)
+        return values.reshape(-1, 1)
+    return values.astype(np.float32).reshape(-1, 1)
