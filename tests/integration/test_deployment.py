@@ -37,7 +37,7 @@ from tests.integration.conftest import free_port, last_line, run_cli
 pytestmark = [pytest.mark.store, pytest.mark.servers]
 
 MODEL = "served_classifier"  # compiled to ONNX (the default runtime for this model)
-FALLBACK = "fallback_classifier"  # the scikit-learn pipeline, runtime forced in its config
+FALLBACK = "fallback_classifier"  # an estimator without an ONNX converter: the pipeline serves
 MAX_ROWS = 50
 
 
@@ -94,15 +94,15 @@ def client(endpoint: str) -> V2Client:
 def fallback_endpoint(
     endpoint: str, deploy_config: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """FALLBACK served by its scikit-learn pipeline (runtime forced), beside MODEL's ONNX model and
-    asking for the same preferred port."""
-    config = yaml.safe_load(deploy_config.read_text())
-    config["parameters"]["mlserver"]["runtime"] = "sklearn"
-    path = tmp_path_factory.mktemp("fallback") / "deployment.yaml"
-    path.write_text(yaml.safe_dump(config))
-    ok(run_cli("--pipeline", "training", "--model-name", FALLBACK))
+    """FALLBACK, an estimator skl2onnx has no converter for, served by its scikit-learn pipeline
+    beside MODEL's ONNX model, asking for the same preferred port."""
+    training = yaml.safe_load((PROJECT_ROOT / "configs" / "training.yaml").read_text())
+    training["parameters"]["train"] = {"estimator": "sklearn.gaussian_process.GaussianProcessClassifier"}
+    path = tmp_path_factory.mktemp("fallback") / "training.yaml"
+    path.write_text(yaml.safe_dump(training))
+    ok(run_cli("--pipeline", "training", "--config", str(path), "--model-name", FALLBACK))
     try:
-        ok(run_cli("--pipeline", "deployment", "--config", str(path), "--model-name", FALLBACK))
+        ok(run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", FALLBACK))
         (service,) = deployer().services_of(FALLBACK)
         yield str(service.base_url)
     finally:
@@ -130,7 +130,10 @@ def test_endpoint_is_on_loopback_and_declares_its_contract(served: tuple[str, V2
     assert requests.get(f"{client.base_url}/v2/health/ready", timeout=10).ok
     name = MODEL if runtime == "onnx" else FALLBACK
     status = ok(run_cli("deployment", "status", "--model-name", name)).stdout
-    assert f"runtime: {runtime} (" in status
+    reason = (
+        "compiled to ONNX: identical labels" if runtime == "onnx" else "no ONNX converter for this pipeline"
+    )
+    assert f"runtime: {runtime} ({reason}" in status
 
 
 def test_v2_answers_equal_in_process_predictions(served: tuple[str, V2Client]) -> None:
