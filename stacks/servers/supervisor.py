@@ -8,6 +8,8 @@ secrets, which the stacks in `stacks/*.yaml` reference.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from core.errors import ConfigError
@@ -18,7 +20,7 @@ from stacks.servers.config import ServersConfig
 from stacks.servers.credentials import Credentials, load_or_create_credentials, store_secrets
 from stacks.servers.gcs import GCSServer
 from stacks.servers.mlflow import MLflowServer
-from stacks.servers.processes import answers, read_states, write_states
+from stacks.servers.processes import ServerState, answers, read_states, write_states
 from stacks.servers.s3 import S3Server
 from stacks.servers.zenml import ZenMLServer
 
@@ -62,31 +64,63 @@ class LocalServers:
         return list(self._servers)
 
     def up(self, names: list[str]) -> list[ServerReport]:
-        """Start the named servers (all by default, in dependency order) unless they are already up."""
+        """Start the named servers (all by default) unless they are already up.
+
+        They start at once, each as soon as the servers it needs answer (MLflow after S3, while the
+        ZenML server starts beside them): a start is mostly waiting for the server to answer.
+        Whatever started is recorded, so `down` stops it even when another one failed.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         credentials = self.credentials()
         states = read_states(self._state_file)
-        for name in self._ordered(names):
+        record = threading.Lock()
+        starts: dict[str, Future[None]] = {}
+
+        def start(name: str) -> None:
+            for need in self._servers[name].needs:
+                if need in starts:
+                    starts[need].result()  # a failed need fails this start too, with its error
             current = states.get(name)
-            if current and len(current.processes()) == len(current.pids):
-                continue
             if current:  # part of it died (one of Airflow's three processes, say): start it afresh
                 self._servers[name].stop(current)
-            states[name] = self._servers[name].start(credentials)
-            write_states(self._state_file, states)
+            state = self._servers[name].start(credentials)
+            with record:
+                states[name] = state
+                write_states(self._state_file, states)
+
+        to_start = [name for name in self._ordered(names) if not _running(states.get(name))]
+        with ThreadPoolExecutor(max_workers=max(len(to_start), 1)) as pool:
+            for name in to_start:  # in dependency order: a need is submitted before what needs it
+                starts[name] = pool.submit(start, name)
+        failures = [error for future in starts.values() if (error := future.exception()) is not None]
+        if failures:
+            raise failures[0]
         store_secrets(credentials, self.config)
         return self.status()
 
     def down(self) -> list[str]:
-        """Stop everything `up` started, newest first; returns the names stopped."""
+        """Stop everything `up` started, at once, each after the servers that need it; the names stopped."""
         states = read_states(self._state_file)
-        stopped = []
-        for name in reversed(list(states)):
+        record = threading.Lock()
+        stops: dict[str, Future[None]] = {}
+        needed_by = {
+            name: [other for other in states if name in self._servers[other].needs] for name in states
+        }
+
+        def stop(name: str) -> None:
+            for other in needed_by[name]:  # submitted before this one: they started after it
+                stops[other].result()
             self._servers[name].stop(states[name])
-            stopped.append(name)
-            del states[name]
-            write_states(self._state_file, states)
-        return stopped
+            with record:
+                del states[name]
+                write_states(self._state_file, states)
+
+        with ThreadPoolExecutor(max_workers=max(len(states), 1)) as pool:
+            for name in reversed(list(states)):  # newest first: what needs a server before it
+                stops[name] = pool.submit(stop, name)
+        for future in stops.values():
+            future.result()
+        return list(stops)
 
     def status(self) -> list[ServerReport]:
         reports = []
@@ -117,3 +151,7 @@ class LocalServers:
         for name in list(wanted):
             wanted.update(self._servers[name].needs)
         return [name for name in self._servers if name in wanted]
+
+
+def _running(state: ServerState | None) -> bool:
+    return state is not None and len(state.processes()) == len(state.pids)
