@@ -8,24 +8,23 @@ scores its example rows) before any server is asked to serve it.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from core.errors import DeploymentError
 from stacks.mlserver.repository import EXAMPLE_FILE
+from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_environment
 
 MLSERVER_VERSION = "1.7.1"
 
 
 def serving_requirements() -> list[str]:
-    """MLServer plus the exact versions of the libraries that pickled or compiled the model."""
+    """MLServer plus the exact versions of the libraries that pickled or compiled the model, and
+    httptools, which uvicorn then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py)."""
+    import httptools
     import joblib
     import numpy
     import onnxruntime
@@ -41,57 +40,28 @@ def serving_requirements() -> list[str]:
         # uvloop 0.22+ no longer creates a loop in get_event_loop(), which MLServer 1.7's
         # parallel inference workers call at start: they die at once and no model loads.
         "uvloop<0.22",
+        f"httptools=={httptools.__version__}",
     ]
 
 
 def default_env_root() -> Path:
     """Serving environments live in the user's cache: keyed by their pinned requirements, they are
     shared by every ZenML config and project checkout that needs the same versions."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "zenml-mlops-template" / "mlserver-envs"
+    return cache_root("mlserver-envs")
 
 
-def ensure_serving_env(root: Path, timeout_seconds: float) -> Path:
-    """The serving environment's Python, creating the environment once (safe across processes)."""
-    requirements = serving_requirements()
-    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
-    env_dir = root / f"mlserver-env-{key}"
-    python = env_dir / "bin" / "python"
-    ready_marker = env_dir / ".ready"
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / f".{env_dir.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if ready_marker.exists():
-            return python
-        shutil.rmtree(env_dir, ignore_errors=True)
-        uv = _uv_binary()
-        py_version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        for command in (
-            [uv, "venv", "--quiet", "--python", py_version, str(env_dir)],
-            [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), *requirements],
-        ):
-            try:
-                subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout_seconds)
-            except subprocess.CalledProcessError as error:
-                raise DeploymentError(
-                    f"creating the serving environment {env_dir} failed: {error.stderr.strip()[-500:]}"
-                ) from None
-            except subprocess.TimeoutExpired:
-                raise DeploymentError(
-                    f"creating the serving environment {env_dir} took over {timeout_seconds} s"
-                ) from None
-        ready_marker.write_text("\n".join(requirements))
-    return python
+def ensure_serving_env(root: Path, timeout_seconds: float, requirements: list[str] | None = None) -> Path:
+    """The serving environment's Python, creating the environment once (safe across processes).
 
-
-def _uv_binary() -> str:
-    candidate = Path(sys.executable).with_name("uv")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("uv")
-    if found is None:
-        raise DeploymentError("`uv` is needed to create the serving environment; install the project again")
-    return found
+    `requirements` default to `serving_requirements()`; a benchmark passes others to compare.
+    """
+    try:
+        env_dir = ensure_environment(
+            root, "mlserver-env", requirements or serving_requirements(), timeout_seconds
+        )
+    except ToolEnvironmentError as error:
+        raise DeploymentError(f"serving environment: {error}") from None
+    return env_dir / "bin" / "python"
 
 
 def smoke_test(serving_python: Path, version_dir: Path, timeout_seconds: float) -> None:

@@ -1,18 +1,17 @@
-"""Airflow 3 in an environment of its own (it cannot share one with ZenML's server extra): API
-server, scheduler and DAG processor, on a SQLite database in the run folder."""
+"""Airflow 3 in an environment of its own (it cannot share one with ZenML's server extra; made once
+in the user's cache): API server, scheduler and DAG processor, on a SQLite database in the run folder."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import requests
 
-from stacks.servers.base import BIN, Launch, ProcessServer
+from stacks.servers.base import Launch, ProcessServer
 from stacks.servers.config import PROJECT_ROOT, AirflowServerConfig
 from stacks.servers.credentials import Credentials
-from stacks.servers.processes import run_setup
+from stacks.servers.processes import ServerError, run_setup
+from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_environment
 
 
 class AirflowServer(ProcessServer):
@@ -35,7 +34,12 @@ class AirflowServer(ProcessServer):
 
     def launch(self, credentials: Credentials) -> Launch:
         config, host, port = self.config, self.config.host, self.config.port
-        venv, home = self.folder / "venv", self.folder / "home"
+        home = self.folder / "home"
+        timeout = self.servers.startup_timeout_seconds
+        try:
+            venv = ensure_environment(cache_root("airflow-envs"), "airflow-env", config.packages, timeout)
+        except ToolEnvironmentError as error:
+            raise ServerError(f"airflow: {error}") from None
         (home / "dags").mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -60,26 +64,6 @@ class AirflowServer(ProcessServer):
         for variable in ("VIRTUAL_ENV", "PYTHONHOME"):
             env.pop(variable, None)
         setup_log = self.log.with_name("airflow-setup.log")
-        timeout = self.servers.startup_timeout_seconds
-        if not (venv / "bin" / "airflow").is_file():
-            run_setup(
-                [str(BIN / "uv"), "venv", "--quiet", "--python", sys.executable, str(venv)],
-                setup_log,
-                timeout,
-            )
-            install = [str(BIN / "uv"), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
-            run_setup([*install, *config.packages], setup_log, timeout)
-            # Compile once: every Airflow command would otherwise recompile it where bytecode is not kept.
-            compile_all = [
-                str(venv / "bin" / "python"),
-                "-m",
-                "compileall",
-                "-q",
-                "-j",
-                "0",
-                str(venv / "lib"),
-            ]
-            subprocess.run(compile_all, capture_output=True, timeout=timeout, check=False)
         airflow = str(venv / "bin" / "airflow")
         if not (home / "airflow.db").is_file():
             run_setup([airflow, "db", "migrate"], setup_log, timeout, env)

@@ -1,9 +1,10 @@
 """The `airflow` stack as a new user meets it: `servers up zenml airflow`, register, set, train.
 
-A real Airflow 3 (its own environment, created by `servers up` in a run folder of this module's
-own; API server, scheduler and DAG processor on 127.0.0.1) runs the DAG ZenML writes; every step
-is a subprocess of this project's Python. The ZenML server is up too, so the run is where the
-dashboard shows it. Everything is stopped afterwards and no run is left unfinished.
+A real Airflow 3 (its environment made once in the user's cache by `servers up`, its database in
+a run folder of this module's own; API server, scheduler and DAG processor on 127.0.0.1) runs the
+DAG ZenML writes; every step is a subprocess of this project's Python. The ZenML server is up
+too, so the run is where the dashboard shows it. Everything is stopped afterwards and no run is
+left unfinished.
 """
 
 from __future__ import annotations
