@@ -1,10 +1,11 @@
 """Run every benchmark of the project, each in its own process, and print one Markdown table.
 
 Usage: python bench/run.py [--out PATH] [--only NAME ...]
-The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up), serving (MLServer
-vs `mlflow models serve`), batch inference (vs raw in-process predict) and the drift check (sampled
-vs full, against the 60 s / 4 GB targets) and the stacks (the same training run on `local`,
-`local-servers` and `airflow`). The README's "Performance" section quotes this table.
+The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up), serving (MLServer,
+compiled and not, vs `mlflow models serve`), MLServer's settings one at a time, batch inference
+(vs raw in-process predict), the drift check (sampled vs full, against the 60 s / 4 GB targets)
+and the stacks (the same training run on `local`, `local-servers` and `airflow`).
+docs/explanation/performance.md quotes this table.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.figures import FIGURES_FILE_ENV, Figure, table
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("training", "serving", "batch_inference", "drift", "stacks")
+BENCHMARKS = ("training", "serving", "serving_settings", "batch_inference", "drift", "stacks")
 
 
 def main() -> None:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,21 +24,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import Figure, report  # noqa: E402
+from bench.http_load import free_port, v2_body, wait_ready, wrk  # noqa: E402
 
 MODEL = "breast_cancer_classifier"  # served compiled
 PIPELINE_MODEL = "breast_cancer_pipeline"  # the same model, served by the scikit-learn pipeline
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(args: list[str], env: dict[str, str]) -> str:
@@ -48,55 +40,6 @@ def run(args: list[str], env: dict[str, str]) -> str:
     if result.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return result.stdout
-
-
-def wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url} not ready after {timeout} s")
-
-
-def wrk(url: str, body: str, connections: int, seconds: int, folder: Path) -> dict[str, float]:
-    """Requests/s and latency percentiles (ms) from wrk with a POST body."""
-    body_file = folder / "body.json"
-    body_file.write_text(body)
-    script = folder / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'local f = io.open("{body_file}", "r")\nwrk.body = f:read("*a")\nf:close()\n'
-        "done = function(summary, latency, requests)\n"
-        '  io.write(string.format("P50 %f\\nP99 %f\\nERRORS %d\\n", latency:percentile(50) / 1000, '
-        "latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + "
-        "summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
-        "end\n"
-    )
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    values = dict(re.findall(r"^(P50|P99|ERRORS) ([\d.]+)$", output, re.MULTILINE))
-    return {
-        "rps": rate,
-        "p50": float(values["P50"]),
-        "p99": float(values["P99"]),
-        "errors": float(values["ERRORS"]),
-    }
-
-
-def v2_body(frame: pd.DataFrame) -> str:
-    from core.v2_client import encode_request
-
-    return json.dumps(encode_request(frame))
 
 
 def mlflow_body(frame: pd.DataFrame) -> str:
@@ -195,8 +138,7 @@ import joblib, mlflow
 from zenml.client import Client
 version = Client().get_model_version("{MODEL}", "production")
 run_id = version.run_metadata["mlflow_run_id"]
-training = Client().list_pipeline_runs(pipeline="training", sort_by="desc:created", size=1).items[0]
-uri = str(training.steps["train_model"].run_metadata["experiment_tracker_url"])
+uri = Client().active_stack.experiment_tracker.get_tracking_uri()
 mlflow.set_tracking_uri(uri)
 experiment = mlflow.get_run(run_id).info.experiment_id
 logged = mlflow.search_logged_models(
