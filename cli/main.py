@@ -99,10 +99,15 @@ def run(
         )
     from cli import console
     from pipelines.preflight import check_data
-    from pipelines.run_config import load_pipeline_config, retraining_configs, with_overrides
 
     stages = PIPELINES if pipeline == ALL else (pipeline,)
-    # Every config and data file is read and checked before ZenML starts.
+    # Every data file, then every config, is read and checked before ZenML starts: the data first,
+    # as the config's estimator check imports scikit-learn.
+    for stage in stages:
+        if stage != "deployment":
+            check_data(stage, _config_file(stage, config, pipeline == ALL), data, target)
+    from pipelines.run_config import load_pipeline_config, retraining_configs, with_overrides
+
     run_configs = {
         stage: with_overrides(
             load_pipeline_config(stage, _config_file(stage, config, pipeline == ALL)),
@@ -114,7 +119,6 @@ def run(
         for stage in stages
     }
     for stage, run_config in run_configs.items():
-        check_data(stage, run_config)
         if stage == "continuous-training":
             retraining_configs(run_config)
     if manifest_out is not None:

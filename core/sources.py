@@ -130,6 +130,13 @@ def source_for_path(path: Path) -> CsvSource | ParquetSource:
     )
 
 
+def data_file_source(path: Path) -> CsvSource | ParquetSource:
+    """The source for `--data PATH`: the file must exist."""
+    if not path.is_file():
+        raise ConfigError(f"--data: data file '{path}': no such file")
+    return source_for_path(path)
+
+
 def describe_source(source: Source) -> str:
     """A short human name of the source for messages and metadata (never shows a password)."""
     match source:

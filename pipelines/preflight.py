@@ -1,26 +1,45 @@
-"""What a run would refuse, found before ZenML starts: the data file read and checked by the same
-core functions the steps call, so a bad file fails in about a second, not after ZenML's start-up.
+"""What a run would refuse in its data file, found first: before the rest of the config is
+validated and before ZenML starts, by the same core functions the steps call.
 
-Only file sources are read here (a database or URL is left to the ingest step); what needs the
-production model's schema (a batch's columns and types) is left to the pipeline.
+Only the config's `data` and `validation` sections are read here; the rest is validated next, and
+its estimator check imports scikit-learn (about a second more), so a bad file fails in about a
+second. A section that is itself invalid is left to that validation, which names the key. Only
+file sources are read (a database or URL is left to the ingest step); what needs the production
+model's schema (a batch's columns and types) is left to the pipeline.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from core.sources import CsvSource, ParquetSource, load_source
-from core.validation import check_labels, validate_training_data
-from pipelines.run_config import RunConfig
+from pydantic import ValidationError
+
+from core.config_files import read_yaml_mapping
+from core.sources import CsvSource, DataConfig, ParquetSource, data_file_source, load_source
+from core.validation import ValidationConfig, check_labels, validate_training_data
 
 
-def check_data(pipeline: str, config: RunConfig[Any]) -> None:
-    """Raise the user-facing error the run would fail with on its data file, if there is one."""
-    data = getattr(config.parameters, "data", None)
-    if data is None or not isinstance(data.source, CsvSource | ParquetSource):
+def check_data(pipeline: str, config_file: Path, data: Path | None, target: str | None) -> None:
+    """Raise the user-facing error `pipeline` would fail with on its data file, if it reads one:
+    `--data` (and `--target`) when given, else the file the config names."""
+    parameters = read_yaml_mapping(config_file).get("parameters") or {}
+    overrides: dict[str, Any] = {}
+    if data is not None:
+        overrides["source"] = data_file_source(data)
+    if target is not None:
+        overrides["target"] = target
+    try:
+        section = DataConfig.model_validate({**(parameters.get("data") or {}), **overrides})
+        rules = ValidationConfig.model_validate(parameters.get("validation") or {})
+    except (ValidationError, AttributeError, TypeError):
         return
-    frame = load_source(data.source)
+    if not isinstance(section.source, CsvSource | ParquetSource):
+        return
+    frame = load_source(section.source)
+    if section.target is None:
+        return
     if pipeline == "training":
-        validate_training_data(frame, data.target, config.parameters.validation)
+        validate_training_data(frame, section.target, rules)
     elif pipeline == "continuous-training":
-        check_labels(frame, data.target)
+        check_labels(frame, section.target)

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from core.config_files import read_yaml_mapping, validate
 from core.errors import ConfigError
-from core.sources import source_for_path
+from core.sources import data_file_source
 from core.types import StrictModel
 from pipelines.parameters import PARAMETERS
 
@@ -61,9 +61,7 @@ def with_overrides(
         if data_config is None:
             raise ConfigError(f"--data and --target do not apply to {config.path.name}")
         if data is not None:
-            if not data.is_file():
-                raise ConfigError(f"--data: data file '{data}': no such file")
-            data_config = data_config.model_copy(update={"source": source_for_path(data)})
+            data_config = data_config.model_copy(update={"source": data_file_source(data)})
         if target is not None:
             data_config = data_config.model_copy(update={"target": target})
         parameters = parameters.model_copy(update={"data": data_config})

@@ -74,11 +74,15 @@ def test_help_lists_pipelines_without_importing_zenml_or_mlflow() -> None:
     ],
     ids=["no-target", "too-few-rows", "wrong-delimiter"],
 )
-def test_a_bad_data_file_is_refused_before_zenml_starts(tmp_path: Path, content: str, expected: str) -> None:
+def test_a_bad_data_file_is_refused_before_zenml_or_scikit_learn_loads(
+    tmp_path: Path, content: str, expected: str
+) -> None:
     data = tmp_path / "data.csv"
     data.write_text(content)
 
-    code, out, err = run_and_list_imports("--pipeline", "training", "--data", str(data), watched=("zenml",))
+    code, out, err = run_and_list_imports(
+        "--pipeline", "training", "--data", str(data), watched=("zenml", "sklearn")
+    )
 
     lines = err.strip().splitlines()
     assert code == 1
