@@ -30,8 +30,14 @@ TIER_ORDER = ("load", "servers", "store", "cli")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules in tier order (a module ranks by its slowest test), each module's tests kept together
+    and in their order, so a module's fixtures are set up once."""
+
     def tier(item: pytest.Item) -> int:
         marks = {mark.name for mark in item.iter_markers()}
         return next((rank for rank, name in enumerate(TIER_ORDER) if name in marks), len(TIER_ORDER))
 
-    items.sort(key=tier)  # stable: a module's tests keep their order
+    module_tier: dict[object, int] = {}
+    for item in items:
+        module_tier[item.path] = min(module_tier.get(item.path, len(TIER_ORDER)), tier(item))
+    items.sort(key=lambda item: module_tier[item.path])  # stable: a module's tests keep their order

@@ -1,18 +1,20 @@
 """Deployment end to end: a real MLServer on 127.0.0.1, started and switched by the project's
 deployer, spoken to over V2; and the Seldon manifest checked against the real CRD.
 
-The module trains its own model, deploys it once, and removes every server it started.
+The module trains its own model, deploys it once, and removes every server it started. The load
+drill (marker `load`) runs against the same server.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,13 @@ pytestmark = [pytest.mark.store, pytest.mark.servers]
 MODEL = "served_classifier"  # compiled to ONNX (the default runtime for this model)
 FALLBACK = "fallback_classifier"  # an estimator without an ONNX converter: the pipeline serves
 MAX_ROWS = 50
+# The load drill: 20,000 requests at 8 connections, one in ten malformed, a redeploy in the middle.
+TOTAL_REQUESTS = 20_000
+CONNECTIONS = 8
+MALFORMED_EVERY = 10
+REDEPLOY_AFTER = 6_000
+REQUESTS_AFTER_SWITCH = 500  # so the last answers come from the new version
+MAX_RSS_GROWTH_MB = 150  # the second model version is loaded beside the first during the switch
 
 
 def features(rows: int, offset: int = 0) -> pd.DataFrame:
@@ -216,37 +225,96 @@ def test_predict_command_writes_the_predictions(endpoint: str, tmp_path: Path) -
     np.testing.assert_allclose(written[["proba_0", "proba_1"]].sum(axis=1), 1.0)
 
 
-def test_redeploy_under_load_loses_no_request(endpoint: str, deploy_config: Path) -> None:
+def server_process(base_url: str) -> psutil.Process:
+    port = int(base_url.rsplit(":", 1)[1])
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+            return psutil.Process(connection.pid)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.mark.load
+def test_20000_requests_with_malformed_ones_and_a_redeploy_in_the_middle(
+    endpoint: str, deploy_config: Path
+) -> None:
+    """Good requests all succeed before, during and after the switch, malformed ones all get a 4xx,
+    the server's memory stays flat, and the same server ends up serving the new version alone."""
+    row = features(1)
+    good = encode_request(row)
+    first, rest = good["inputs"][0], good["inputs"][1:]
+    malformed_bodies = [
+        {"inputs": []},
+        {**good, "inputs": [{**first, "name": "shoe size"}, *rest]},
+        {**good, "inputs": [{**first, "datatype": "BYTES", "data": ["big"]}, *rest]},
+        {**good, "inputs": [{**first, "shape": [4]}, *rest]},
+    ]
     before = production().number
-    ok(run_cli("--pipeline", "training", "--model-name", MODEL, "--no-cache"))
+    ok(run_cli("--pipeline", "training", "--model-name", MODEL, "--no-cache"))  # a newer production version
     after = production().number
     assert after == before + 1
-    load_client = V2Client(endpoint, MODEL, retries=0)
-    row, failures, versions, done = features(1), [], [], threading.Event()
+    infer = f"{endpoint}/v2/models/{MODEL}/infer"
+    server = server_process(endpoint)
+    numbers = itertools.count()
+    lock = threading.Lock()
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+    versions: list[str] = []
+    rss: dict[str, float] = {}
+    redeploy_due, redeployed = threading.Event(), threading.Event()
+    last_request = [0]
 
-    def steady_load() -> None:
-        while not done.is_set():
+    def worker() -> None:
+        session = requests.Session()
+        # At least TOTAL_REQUESTS, and on until REQUESTS_AFTER_SWITCH more after the redeploy finished.
+        while (number := next(numbers)) < max(TOTAL_REQUESTS, last_request[0]) or not redeployed.is_set():
+            malformed = number % MALFORMED_EVERY == 0
+            body = malformed_bodies[number // MALFORMED_EVERY % len(malformed_bodies)] if malformed else good
             try:
-                versions.append(load_client.predict(row).model_version)
-            except Exception as error:  # every failure counts, whatever its kind
+                response = session.post(infer, json=body, timeout=30)
+                status = response.status_code
+            except requests.RequestException as error:
+                status, response = 0, None
                 failures.append(repr(error))
+            with lock:
+                if malformed:
+                    outcomes["malformed 4xx" if 400 <= status < 500 else f"malformed {status}"] += 1
+                else:
+                    outcomes["good 200" if status == 200 else f"good {status}"] += 1
+                    if status == 200 and response is not None:
+                        versions.append(str(response.json()["model_version"]))
+            if number == 2_000:
+                rss["warm"] = server.memory_info().rss / 2**20
+            if number == REDEPLOY_AFTER:
+                redeploy_due.set()
 
-    worker = threading.Thread(target=steady_load)
-    worker.start()
+    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    assert redeploy_due.wait(timeout=600)
     try:
-        result = run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL)
-        time.sleep(1)
+        redeploy = run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL)
     finally:
-        done.set()
-        worker.join(timeout=60)
+        with lock:  # numbers taken so far: those answered plus at most one in flight per connection
+            last_request[0] = sum(outcomes.values()) + CONNECTIONS + REQUESTS_AFTER_SWITCH
+        redeployed.set()
+    for thread in threads:
+        thread.join(timeout=900)
+    rss["end"] = server.memory_info().rss / 2**20
 
-    ok(result)
+    assert redeploy.returncode == 0, redeploy.stderr[-3000:]
     assert failures == []
-    assert {str(before), str(after)} <= set(versions)
+    sent = sum(outcomes.values())
+    assert sent >= TOTAL_REQUESTS
+    assert set(outcomes) == {"good 200", "malformed 4xx"}, outcomes  # no other outcome, ever
+    assert outcomes["malformed 4xx"] == len(range(0, sent, MALFORMED_EVERY))
+    assert set(versions) == {str(before), str(after)}  # answered by the old version, then the new one
     assert versions[-1] == str(after)
     services = deployer().services_of(MODEL)
     assert len(services) == 1 and services[0].config.model_version == str(after)
     assert services[0].base_url == endpoint
+    assert rss["end"] - rss["warm"] < MAX_RSS_GROWTH_MB, rss
+    assert server.is_running()
+    print(f"outcomes {dict(outcomes)}, versions {sorted(set(versions))}, MLServer RSS MB {rss}")
 
 
 def test_broken_model_never_replaces_the_working_endpoint(client: V2Client) -> None:
