@@ -14,7 +14,7 @@ import requests
 
 from stacks.servers.config import ServerConfig, ServersConfig
 from stacks.servers.credentials import Credentials
-from stacks.servers.processes import ServerError, ServerState, answers, spawn, tail, terminate_group
+from stacks.servers.processes import ServerError, ServerState, answers, spawn, tail, terminate_groups
 
 PROBE_INTERVAL_SECONDS = 0.5
 BIN = Path(sys.executable).parent  # the project environment's commands (mlflow, moto_server, uv, zenml)
@@ -63,8 +63,7 @@ class Server(ABC):
         """Start the server and wait until it is ready; what was started is stopped on failure."""
 
     def stop(self, state: ServerState) -> None:
-        for process in state.processes():
-            terminate_group(process, self.servers.stop_timeout_seconds)
+        terminate_groups(state.processes(), self.servers.stop_timeout_seconds)
 
     def ready(self) -> bool:
         try:

@@ -105,20 +105,22 @@ def run_setup(command: list[str], log: Path, timeout: float, env: dict[str, str]
         raise ServerError(f"set-up `{' '.join(command[:3])} ...` failed; see {log}\n{tail(log)}")
 
 
-def terminate_group(process: psutil.Process, timeout: float) -> None:
-    """SIGTERM the process's group, SIGKILL whatever is left after `timeout` seconds."""
-    try:
-        group = os.getpgid(process.pid)
-        members = [process, *process.children(recursive=True)]
-    except (ProcessLookupError, psutil.NoSuchProcess):
-        return
-    try:
-        if group == process.pid:
-            os.killpg(group, signal.SIGTERM)
-        else:
-            process.terminate()
-    except ProcessLookupError:
-        return
+def terminate_groups(processes: list[psutil.Process], timeout: float) -> None:
+    """SIGTERM each process's group at once, SIGKILL whatever is left `timeout` seconds later.
+
+    At once, not one after the other: Airflow's scheduler alone waits out most of the timeout.
+    """
+    members: list[psutil.Process] = []
+    for process in processes:
+        try:
+            group = os.getpgid(process.pid)
+            members += [process, *process.children(recursive=True)]
+            if group == process.pid:
+                os.killpg(group, signal.SIGTERM)
+            else:
+                process.terminate()
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
     _, alive = psutil.wait_procs(members, timeout=timeout)
     for member in alive:
         try:
