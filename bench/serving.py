@@ -60,45 +60,64 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         folder = Path(scratch)
         env = {**os.environ, "ZENML_CONFIG_PATH": str(folder / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
-        endpoints = {
-            "compiled": deploy(MODEL, "auto", folder, env),
-            "pipeline": deploy(PIPELINE_MODEL, "sklearn", folder, env),
-        }
-        tracking_uri, model_uri, model_file = model_locations(env, folder)
-        mlflow_port = free_port()
-        mlflow_server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("mlflow")),
-                "models",
-                "serve",
-                "-m",
-                model_uri,
-                "--env-manager",
-                "local",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(mlflow_port),
-            ],
-            # `mlflow models serve` execs `uvicorn` by name: the venv's bin must be on PATH.
-            env={
-                **env,
-                "MLFLOW_TRACKING_URI": tracking_uri,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-            wait_ready(f"{mlflow_url}/ping")
-            figures = measure(endpoints, mlflow_url, one, thousand, args.seconds, folder, model_file)
+        try:  # whatever was deployed is stopped, even when a later step fails
+            endpoints = {
+                "compiled": deploy(MODEL, "auto", folder, env),
+                "pipeline": deploy(PIPELINE_MODEL, "sklearn", folder, env),
+            }
+            tracking_uri, model_uri, model_file = model_locations(env, folder)
+            figures = against_mlflow_serve(
+                env, tracking_uri, model_uri, endpoints, one, thousand, args.seconds, folder, model_file
+            )
         finally:
-            os.killpg(mlflow_server.pid, signal.SIGTERM)
-            mlflow_server.wait(timeout=30)
             stop_deployments(env)
     report(figures)
+
+
+def against_mlflow_serve(
+    env: dict[str, str],
+    tracking_uri: str,
+    model_uri: str,
+    endpoints: dict[str, str],
+    one: pd.DataFrame,
+    thousand: pd.DataFrame,
+    seconds: int,
+    folder: Path,
+    model_file: Path,
+) -> list[Figure]:
+    """Serve the same logged model with `mlflow models serve` and measure all three side by side."""
+    mlflow_port = free_port()
+    mlflow_server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("mlflow")),
+            "models",
+            "serve",
+            "-m",
+            model_uri,
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(mlflow_port),
+        ],
+        # `mlflow models serve` execs `uvicorn` by name: the venv's bin must be on PATH.
+        env={
+            **env,
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+        wait_ready(f"{mlflow_url}/ping")
+        return measure(endpoints, mlflow_url, one, thousand, seconds, folder, model_file)
+    finally:
+        os.killpg(mlflow_server.pid, signal.SIGTERM)
+        mlflow_server.wait(timeout=30)
 
 
 def deploy(model: str, runtime: str, folder: Path, env: dict[str, str]) -> str:
