@@ -33,10 +33,13 @@ def read_yaml_mapping(path: Path, what: str = "config file", empty_ok: bool = Fa
     return raw
 
 
-def validate(model: type[M], raw: Any, where: str, prefix: str = "") -> M:
-    """`raw` as `model`; a ValidationError becomes a ConfigError `where: key.path: problem`."""
+def validate(
+    model: type[M], raw: Any, where: str, prefix: str = "", context: dict[str, Any] | None = None
+) -> M:
+    """`raw` as `model` (with pydantic's validation `context`); a ValidationError becomes a
+    ConfigError `where: key.path: problem`."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as error:
         raise ConfigError(f"{where}: {describe_validation_error(error, prefix, raw)}") from None
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
-from sklearn import metrics
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from core.types import MetricName, SearchMetric
+
+if TYPE_CHECKING:  # scikit-learn loads when metrics are computed, not when a config is checked
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 LOWER_IS_BETTER: frozenset[MetricName] = frozenset({"log_loss"})
 SCORERS: dict[SearchMetric, str] = {
@@ -21,6 +23,8 @@ SCORERS: dict[SearchMetric, str] = {
 def compute_metrics(model: Pipeline, features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
     """accuracy, balanced accuracy, macro F1 and log loss always; F1 of the positive class
     (the second of the sorted classes) and ROC AUC for binary labels; one-vs-rest ROC AUC otherwise."""
+    from sklearn import metrics
+
     predicted = model.predict(features)
     probabilities = model.predict_proba(features)
     classes = model.classes_

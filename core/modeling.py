@@ -1,7 +1,8 @@
 """Split, build and fit the one scikit-learn `Pipeline` (preprocessing + estimator) that is served.
 
 Preprocessing is fitted together with the estimator, so whoever loads the model gets both and
-training and serving cannot drift apart.
+training and serving cannot drift apart. scikit-learn is imported where a model is built or split,
+so a config can be checked without it (its estimator check is the last, see `TrainConfig`).
 """
 
 from __future__ import annotations
@@ -9,22 +10,24 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-from pydantic import Field, field_validator, model_validator
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.errors import DataValidationError
 from core.metrics import SCORERS
 from core.types import SearchMetric, StrictModel
 from core.validation import FeatureSchema
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.pipeline import Pipeline
+
 ESTIMATOR_STEP = "estimator"
+# Validation context that leaves out the estimator check (it imports scikit-learn): a config is
+# first checked without it, so a mistake elsewhere is reported in about a second.
+WITHOUT_ESTIMATOR_CHECK = {"estimator_check": False}
 
 
 class SplitConfig(StrictModel):
@@ -72,7 +75,9 @@ class TrainConfig(StrictModel):
     """Hyper-parameter search; none: fit `params` as they are."""
 
     @model_validator(mode="after")
-    def _estimator_accepts_params(self) -> TrainConfig:
+    def _estimator_accepts_params(self, info: ValidationInfo) -> TrainConfig:
+        if info.context and not info.context.get("estimator_check", True):
+            return self
         estimator_class = load_estimator_class(self.estimator)
         accepted = set(estimator_class().get_params())
         searched = set(self.search.space) if self.search else set()
@@ -109,6 +114,8 @@ def stratified_split(
     frame: pd.DataFrame, target: str, config: SplitConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A stratified, seeded train/test split that keeps every class on both sides."""
+    from sklearn.model_selection import train_test_split
+
     counts = frame[target].value_counts()
     n_test = int(-(-len(frame) * config.test_size // 1))
     if n_test < len(counts) or len(frame) - n_test < len(counts):
@@ -131,6 +138,11 @@ def stratified_split(
 
 def build_model(schema: FeatureSchema, config: TrainConfig) -> Pipeline:
     """Preprocessing by column kind, then the configured estimator with a fixed seed."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     numeric = schema.of_kind("numeric", "integer", "boolean")
     categorical = schema.of_kind("categorical")
     preprocess = ColumnTransformer(
@@ -178,6 +190,8 @@ def prepare_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame
 
 
 def _make_search(model: Pipeline, config: SearchConfig, seed: int) -> GridSearchCV | RandomizedSearchCV:
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
     space = {f"{ESTIMATOR_STEP}__{name}": values for name, values in config.space.items()}
     scoring = SCORERS[config.scoring]
     if config.kind == "grid":

@@ -7,15 +7,17 @@ travels with the model as a `FeatureSchema`, so batch inference checks new data 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import DataValidationError
 from core.types import ColumnKind, StrictModel
+
+if TYPE_CHECKING:  # pandera loads when data is validated, not when a config is checked
+    import pandera.pandas as pa
 
 PANDERA_DTYPES: dict[ColumnKind, str | None] = {
     "numeric": "float64",
@@ -155,6 +157,8 @@ def _check_target_is_a_label(labels: pd.Series) -> None:
 
 
 def _pandera_schema(schema: FeatureSchema, rules: ValidationConfig, with_target: bool) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
     columns = {
         name: pa.Column(
             PANDERA_DTYPES[kind],
@@ -179,6 +183,8 @@ def _pandera_schema(schema: FeatureSchema, rules: ValidationConfig, with_target:
 
 
 def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     checks = [
         pa.Check(
             lambda s: s.isna().mean() <= max_null_fraction,
@@ -198,6 +204,8 @@ def _is_finite(values: pd.Series) -> pd.Series:
 
 
 def _validate(frame: pd.DataFrame, schema: FeatureSchema, rules: pa.DataFrameSchema) -> pd.DataFrame:
+    import pandera.pandas as pa
+
     """Run the rules; categorical features come back as strings (missing values kept missing),
     so `1` in one file and `"1"` in another are the same category. Labels are left as they are."""
     try:

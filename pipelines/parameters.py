@@ -29,7 +29,8 @@ class TrainingParameters(StrictModel):
     data: LabeledDataConfig
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
+    # The default estimator needs no check (and the check imports scikit-learn).
+    train: TrainConfig = Field(default_factory=TrainConfig.model_construct)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 
 

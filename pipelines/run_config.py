@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from core.config_files import read_yaml_mapping, validate
 from core.errors import ConfigError
+from core.modeling import WITHOUT_ESTIMATOR_CHECK
 from core.sources import data_file_source
 from core.types import StrictModel
 from pipelines.parameters import PARAMETERS
@@ -38,7 +39,11 @@ def load_run_config(path: Path, parameters_type: type[P]) -> RunConfig[P]:
     model = options.get("model")
     if not isinstance(model, dict) or not model.get("name"):
         raise ConfigError(f"{path}: model.name: required (the Model Control Plane's model name)")
-    parameters = validate(parameters_type, options.pop("parameters", None) or {}, str(path), "parameters")
+    raw = options.pop("parameters", None) or {}
+    # First without the estimator check, which imports scikit-learn: any other mistake is reported
+    # in about a second.
+    validate(parameters_type, raw, str(path), "parameters", context=WITHOUT_ESTIMATOR_CHECK)
+    parameters = validate(parameters_type, raw, str(path), "parameters")
     return RunConfig(path=path, zenml_options=options, parameters=parameters)
 
 

@@ -90,6 +90,21 @@ def test_a_bad_data_file_is_refused_before_zenml_or_scikit_learn_loads(
     assert "IMPORTED: []" in out
 
 
+def test_a_bad_config_is_refused_before_zenml_or_scikit_learn_loads(tmp_path: Path) -> None:
+    config = tmp_path / "training.yaml"
+    config.write_text(f"model: {{name: m}}\nparameters:\n  {DATA}\n  split: {{test_size: 2}}\n")
+
+    code, out, err = run_and_list_imports(
+        "--pipeline", "training", "--config", str(config), watched=("zenml", "sklearn", "pandera")
+    )
+
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"error: {config}: parameters.split.test_size: Input should be less than 1"
+    ]
+    assert "IMPORTED: []" in out
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
