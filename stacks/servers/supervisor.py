@@ -111,7 +111,7 @@ class LocalServers:
         }
 
         def stop(name: str) -> None:
-            for other in needed_by[name]:  # submitted before this one: they started after it
+            for other in needed_by[name]:  # submitted before this one (SERVERS lists needs first)
                 stops[other].result()
             self._servers[name].stop(states[name])
             with record:
@@ -119,7 +119,7 @@ class LocalServers:
                 write_states(self._state_file, states)
 
         with ThreadPoolExecutor(max_workers=max(len(states), 1)) as pool:
-            for name in reversed(list(states)):  # newest first: what needs a server before it
+            for name in reversed(list(states)):  # SERVERS order reversed: what needs a server first
                 stops[name] = pool.submit(stop, name)
         for future in stops.values():
             future.result()
