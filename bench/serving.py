@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -66,28 +68,18 @@ def main() -> None:
                 "pipeline": deploy(PIPELINE_MODEL, "sklearn", folder, env),
             }
             tracking_uri, model_uri, model_file = model_locations(env, folder)
-            figures = against_mlflow_serve(
-                env, tracking_uri, model_uri, endpoints, one, thousand, args.seconds, folder, model_file
-            )
+            with mlflow_serve(env, tracking_uri, model_uri) as mlflow_url:
+                figures = measure(endpoints, mlflow_url, one, thousand, args.seconds, folder, model_file)
         finally:
             stop_deployments(env)
     report(figures)
 
 
-def against_mlflow_serve(
-    env: dict[str, str],
-    tracking_uri: str,
-    model_uri: str,
-    endpoints: dict[str, str],
-    one: pd.DataFrame,
-    thousand: pd.DataFrame,
-    seconds: int,
-    folder: Path,
-    model_file: Path,
-) -> list[Figure]:
-    """Serve the same logged model with `mlflow models serve` and measure all three side by side."""
-    mlflow_port = free_port()
-    mlflow_server = subprocess.Popen(
+@contextmanager
+def mlflow_serve(env: dict[str, str], tracking_uri: str, model_uri: str) -> Iterator[str]:
+    """The same logged model under `mlflow models serve` on 127.0.0.1, while the block runs; its URL."""
+    port = free_port()
+    server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("mlflow")),
             "models",
@@ -99,7 +91,7 @@ def against_mlflow_serve(
             "-h",
             "127.0.0.1",
             "-p",
-            str(mlflow_port),
+            str(port),
         ],
         # `mlflow models serve` execs `uvicorn` by name: the venv's bin must be on PATH.
         env={
@@ -112,12 +104,12 @@ def against_mlflow_serve(
         start_new_session=True,
     )
     try:
-        mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-        wait_ready(f"{mlflow_url}/ping")
-        return measure(endpoints, mlflow_url, one, thousand, seconds, folder, model_file)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(f"{url}/ping")
+        yield url
     finally:
-        os.killpg(mlflow_server.pid, signal.SIGTERM)
-        mlflow_server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def deploy(model: str, runtime: str, folder: Path, env: dict[str, str]) -> str:

@@ -84,12 +84,9 @@ class LocalServers:
             if current:  # part of it died (one of Airflow's three processes, say): start it afresh
                 self._servers[name].stop(current)
             state = self._servers[name].start(credentials)
-            with record:  # kept in the order of SERVERS, whichever start finished first
+            with record:  # written in the order of SERVERS, whichever start finished first
                 states[name] = state
-                ordered = {known: states[known] for known in self._servers if known in states}
-                states.clear()
-                states.update(ordered)
-                write_states(self._state_file, states)
+                write_states(self._state_file, {k: states[k] for k in self._servers if k in states})
 
         to_start = [name for name in self._ordered(names) if not _running(states.get(name))]
         with ThreadPoolExecutor(max_workers=max(len(to_start), 1)) as pool:
