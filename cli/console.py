@@ -90,6 +90,11 @@ def _drift_rows(table: Table, drift: DriftResult) -> None:
     if drift.drifted_columns:
         shown = drift.drifted_columns[:8]
         table.add_row("", ", ".join(shown) + (", ..." if len(drift.drifted_columns) > 8 else ""))
+    if drift.prediction_drift:
+        drifted = [column.column for column in drift.prediction_drift if column.drifted]
+        table.add_row(
+            "prediction drift", f"[red]yes[/] ({', '.join(drifted)})" if drifted else "[green]no[/]"
+        )
     sampled = (
         ""
         if drift.compared_rows == drift.n_rows
@@ -112,8 +117,18 @@ def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> Non
     table = _summary_table(f"Continuous training run {summary.run_name} on stack '{summary.stack}'")
     table.add_row("production", f"{summary.model_name} version {summary.model_version}")
     _drift_rows(table, summary.drift)
-    table.add_row("retrain", "[yellow]yes[/]" if summary.decision.retrain else "no")
-    table.add_row("reason", summary.decision.reason)
+    quality = summary.quality
+    for name, value in quality.scores.items():
+        held_out = quality.held_out.get(name)
+        versus = "" if held_out is None else f" (held-out {held_out:.4f})"
+        flag = " [red]dropped[/]" if name in quality.degraded else ""
+        table.add_row(f"batch {name}", f"{value:.4f}{versus}{flag}")
+    for name, why in quality.not_computed.items():
+        table.add_row(f"batch {name}", f"not computed: {why}")
+    table.add_row(
+        "retrain", f"[yellow]yes ({summary.decision.reason})[/]" if summary.decision.retrain else "no"
+    )
+    table.add_row("reason", summary.decision.explanation)
     console.print(table)
     if summary.training is not None:
         print_training_summary(summary.training)

@@ -8,7 +8,7 @@ in a run and in its HTML report cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import DataValidationError
 from core.types import StrictModel
 from core.validation import FeatureSchema
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+PREDICTED_CLASS = "predicted class"
 
 # Evidently's stattest names; `auto` lets it choose by column type and size (Wasserstein / Jensen-Shannon
 # distance for large samples, K-S / chi-square below 1,000 rows).
@@ -77,6 +82,13 @@ class DriftResult(BaseModel):
     compared_reference_rows: int
     drift_share_threshold: float
     columns: list[ColumnDrift]
+    prediction_drift: list[ColumnDrift] = []
+    """The model's predicted class and probabilities on the batch against those on its training
+    data (not counted in `drift_share`, which is about the features)."""
+
+    @property
+    def predictions_drifted(self) -> bool:
+        return any(column.drifted for column in self.prediction_drift)
 
 
 def sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
@@ -87,10 +99,16 @@ def sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
 
 
 def check_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, schema: FeatureSchema, config: DriftConfig
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    schema: FeatureSchema,
+    config: DriftConfig,
+    model: Pipeline | None = None,
 ) -> tuple[DriftResult, str]:
-    """Compare the model's features in `current` with `reference`; returns the result and the HTML report."""
+    """Compare the model's features in `current` with `reference` and, given the model, its
+    predictions on both; returns the result and the HTML report."""
     from evidently.legacy.metric_preset import DataDriftPreset
+    from evidently.legacy.metrics import ColumnDriftMetric
     from evidently.legacy.pipeline.column_mapping import ColumnMapping
     from evidently.legacy.report import Report
 
@@ -101,6 +119,10 @@ def check_drift(
     categorical = schema.of_kind("categorical", "boolean")
     compared = sample(current[features], config.sample_rows, config.seed)
     compared_reference = sample(reference[features], config.sample_rows, config.seed)
+    predicted: list[str] = []
+    if model is not None:
+        compared, predicted = _with_predictions(model, compared, schema)
+        compared_reference, _ = _with_predictions(model, compared_reference, schema)
     report = Report(
         metrics=[
             DataDriftPreset(
@@ -109,17 +131,21 @@ def check_drift(
                 num_stattest=None if config.numeric_test == "auto" else config.numeric_test,
                 cat_stattest=None if config.categorical_test == "auto" else config.categorical_test,
                 stattest_threshold=config.column_threshold,
-            )
+            ),
+            *(
+                ColumnDriftMetric(column_name=name, stattest_threshold=config.column_threshold)
+                for name in predicted
+            ),
         ]
     )
     report.run(
-        reference_data=_for_evidently(compared_reference, categorical),
-        current_data=_for_evidently(compared, categorical),
+        reference_data=_for_evidently(compared_reference, categorical + predicted[:1]),
+        current_data=_for_evidently(compared, categorical + predicted[:1]),
         column_mapping=ColumnMapping(
             target=None,
             prediction=None,
-            numerical_features=numeric,
-            categorical_features=categorical,
+            numerical_features=numeric + [name for name in predicted if name != PREDICTED_CLASS],
+            categorical_features=categorical + [name for name in predicted if name == PREDICTED_CLASS],
         ),
     )
     sizes = {
@@ -131,6 +157,22 @@ def check_drift(
     return _read_result(report.as_dict(), config.drift_share_threshold, sizes), report.get_html()
 
 
+def _with_predictions(
+    model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema
+) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with the model's predicted class and probabilities (of the positive class for two
+    classes, of each class otherwise) as extra columns; returns it and their names."""
+    from core.modeling import prepare_features
+
+    features = prepare_features(frame, schema)
+    probabilities = model.predict_proba(features)
+    classes = list(model.classes_)
+    shown = range(1, 2) if len(classes) == 2 else range(len(classes))
+    columns = {PREDICTED_CLASS: model.predict(features)}
+    columns |= {f"probability of {classes[i]}": probabilities[:, i] for i in shown}
+    return frame.assign(**columns), list(columns)
+
+
 def _for_evidently(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
     """Categories as strings (missing kept missing), so a column of mixed `1`/`"1"` is one category."""
     frame = frame.copy()
@@ -140,45 +182,31 @@ def _for_evidently(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _column_drift(name: str, result: dict[str, Any]) -> ColumnDrift:
+    return ColumnDrift(
+        column=str(name),
+        test=str(result["stattest_name"]),
+        threshold=float(result["stattest_threshold"]),
+        score=float(result["drift_score"]),
+        drifted=bool(result["drift_detected"]),
+    )
+
+
 def _read_result(report: dict[str, Any], share_threshold: float, sizes: dict[str, int]) -> DriftResult:
     by_metric = {metric["metric"]: metric["result"] for metric in report["metrics"]}
     dataset, table = by_metric["DatasetDriftMetric"], by_metric["DataDriftTable"]
-    columns = [
-        ColumnDrift(
-            column=str(name),
-            test=str(column["stattest_name"]),
-            threshold=float(column["stattest_threshold"]),
-            score=float(column["drift_score"]),
-            drifted=bool(column["drift_detected"]),
-        )
-        for name, column in table["drift_by_columns"].items()
+    prediction_drift = [
+        _column_drift(metric["result"]["column_name"], metric["result"])
+        for metric in report["metrics"]
+        if metric["metric"] == "ColumnDriftMetric"
     ]
+    columns = [_column_drift(name, column) for name, column in table["drift_by_columns"].items()]
     return DriftResult(
         dataset_drift=bool(dataset["dataset_drift"]),
         drift_share=float(dataset["share_of_drifted_columns"]),
         drifted_columns=[column.column for column in columns if column.drifted],
         drift_share_threshold=share_threshold,
         columns=columns,
+        prediction_drift=prediction_drift,
         **sizes,
     )
-
-
-class RetrainDecision(BaseModel):
-    """Whether continuous training retrains, and why, in words the run metadata keeps."""
-
-    model_config = ConfigDict(frozen=True)
-
-    retrain: bool
-    reason: str
-
-
-def retraining_decision(result: DriftResult) -> RetrainDecision:
-    """Retrain exactly when Evidently calls the batch drifted (share of drifted columns >= threshold)."""
-    counted = (
-        f"{len(result.drifted_columns)} of {len(result.columns)} feature columns drifted "
-        f"(share {result.drift_share:.2f}, threshold {result.drift_share_threshold:.2f})"
-    )
-    if not result.dataset_drift:
-        return RetrainDecision(retrain=False, reason=f"no dataset drift: {counted}")
-    shown = ", ".join(result.drifted_columns[:5]) + (", ..." if len(result.drifted_columns) > 5 else "")
-    return RetrainDecision(retrain=True, reason=f"dataset drift: {counted}: {shown}")

@@ -1,8 +1,10 @@
-"""Continuous training: a labeled batch -> validate -> drift check -> retrain decision, and the loop
-that acts on the decision.
+"""Continuous training: a labeled batch -> validate -> drift check + quality check -> retrain decision,
+and the loop that acts on the decision.
 
-When the decision is to retrain, `run_continuous_training` runs the training pipeline on the
-production version's data plus this batch, then the deployment pipeline if the new version was
+Drift compares the batch's features with the production version's training data; quality scores the
+production version on the batch's labels. When either calls for it, `run_continuous_training` runs
+the training pipeline on the production version's data plus this batch, then the deployment pipeline
+if the new version was
 promoted: each is a plain static pipeline, so the loop runs on every orchestrator (ZenML's dynamic
 pipelines do not run on Airflow or Kubeflow). A scheduler (cron, CI, Airflow) runs the loop.
 """
@@ -15,8 +17,10 @@ from typing import Any
 from zenml import log_metadata, pipeline
 from zenml.client import Client
 
-from core.drift import DriftConfig, RetrainDecision
+from core.drift import DriftConfig
 from core.errors import ConfigError
+from core.quality import QualityConfig
+from core.retraining import RetrainDecision
 from core.sources import ArtifactsSource, LabeledDataConfig
 from core.validation import ValidationConfig
 from pipelines.deployment import run_deployment
@@ -27,6 +31,7 @@ from pipelines.summaries import ContinuousTrainingSummary, TrainingSummary
 from pipelines.training import run_training
 from stacks.prometheus.metrics import MonitoringConfig
 from steps.check_drift import check_data_drift
+from steps.check_quality import check_model_quality
 from steps.decide_retraining import decide_retraining
 from steps.ingest import ingest_data
 from steps.validate_batch import validate_new_batch
@@ -34,19 +39,25 @@ from steps.validate_batch import validate_new_batch
 
 @pipeline(name="continuous_training", enable_cache=False)
 def continuous_training(
-    data: LabeledDataConfig, validation: ValidationConfig, drift: DriftConfig, monitoring: MonitoringConfig
+    data: LabeledDataConfig,
+    validation: ValidationConfig,
+    drift: DriftConfig,
+    quality: QualityConfig,
+    monitoring: MonitoringConfig,
 ) -> None:
     raw_data = ingest_data(data)
     batch = validate_new_batch(raw_data, validation, labeled=True)
     _, drift_result = check_data_drift(batch, drift, monitoring)
-    decide_retraining(drift_result)
+    _, quality_result = check_model_quality(batch, quality, monitoring)
+    decide_retraining(drift_result, quality_result)
 
 
 def run_continuous_training(
     config: RunConfig[ContinuousTrainingParameters], stack: ActiveStack
 ) -> ContinuousTrainingSummary:
-    """Drift check; on drift, the training pipeline on the production data plus the batch, then the
-    deployment pipeline if the new version was promoted and the stack can deploy."""
+    """Drift and quality checks; on drift or a quality drop, the training pipeline on the production
+    data plus the batch, then the deployment pipeline if the new version was promoted and the stack
+    can deploy."""
     params = config.parameters
     training_config, deployment_config = retraining_configs(config)
     version = production_version(config.model_name)
@@ -56,6 +67,7 @@ def run_continuous_training(
         data=params.data,
         validation=params.validation,
         drift=params.drift,
+        quality=params.quality,
         monitoring=params.monitoring,
     )
     decision: RetrainDecision = run.steps["decide_retraining"].outputs["retrain_decision"][0].load()
@@ -65,6 +77,7 @@ def run_continuous_training(
         model_name=config.model_name,
         model_version=str(version.number),
         drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
+        quality=run.steps["check_model_quality"].outputs["quality_result"][0].load(),
         decision=decision,
         training=None,
         deployment=None,

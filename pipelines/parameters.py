@@ -12,8 +12,10 @@ from typing import ClassVar
 from pydantic import Field
 
 from core.drift import DriftConfig
+from core.evaluation import EvaluationConfig
 from core.modeling import SplitConfig, TrainConfig
 from core.promotion import PromotionConfig
+from core.quality import QualityConfig
 from core.scoring import OutputConfig, ScoringConfig
 from core.sources import DataConfig, LabeledDataConfig
 from core.types import StrictModel
@@ -24,13 +26,14 @@ from stacks.seldon.settings import SeldonSettings
 
 
 class TrainingParameters(StrictModel):
-    """Training: ingest -> validate -> split -> train -> evaluate -> promote."""
+    """Training: ingest -> validate -> split -> train -> evaluate -> promote -> model card."""
 
     data: LabeledDataConfig
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     # The default estimator needs no check (and the check imports scikit-learn).
     train: TrainConfig = Field(default_factory=TrainConfig.model_construct)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 
 
@@ -56,7 +59,7 @@ class BatchInferenceParameters(StrictModel):
 
 
 class ContinuousTrainingParameters(StrictModel):
-    """Continuous training: a labeled batch -> drift check -> retrain, promote, redeploy.
+    """Continuous training: a labeled batch -> drift and quality checks -> retrain, promote, redeploy.
 
     The two config files are relative to this one's folder; the retraining run uses the training
     config's gates and promotion, the redeploy the deployment config.
@@ -65,6 +68,7 @@ class ContinuousTrainingParameters(StrictModel):
     data: LabeledDataConfig
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     training_config: Path = Path("training.yaml")
     """Config of the retraining run, relative to this file."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.drift import DriftResult, RetrainDecision
+from core.drift import DriftResult
 from core.promotion import PromotionDecision
+from core.quality import QualityResult
+from core.retraining import RetrainDecision
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ContinuousTrainingSummary:
     model_name: str
     model_version: str
     drift: DriftResult
+    quality: QualityResult
     decision: RetrainDecision
     training: TrainingSummary | None
     deployment: DeploymentSummary | None

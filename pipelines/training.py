@@ -1,9 +1,11 @@
-"""Training: ingest -> validate -> split -> train -> evaluate -> promote, and how a run is launched."""
+"""Training: ingest -> validate -> split -> train -> evaluate -> promote -> model card, and how a run
+is launched."""
 
 from __future__ import annotations
 
 from zenml import pipeline
 
+from core.evaluation import EvaluationConfig
 from core.modeling import SplitConfig, TrainConfig
 from core.promotion import PromotionConfig
 from core.sources import LabeledDataConfig
@@ -14,12 +16,17 @@ from pipelines.run_config import RunConfig
 from pipelines.summaries import TrainingSummary, summarize_training
 from steps.evaluate import evaluate_model
 from steps.ingest import ingest_data
+from steps.model_card import write_model_card
 from steps.promote import promote_model
 from steps.split import split_data
 from steps.train import train_model
 from steps.validate import validate_data
 
-TRACKED_STEPS = ("train_model", "evaluate_model")  # the steps that log to the experiment tracker
+TRACKED_STEPS = (
+    "train_model",
+    "evaluate_model",
+    "write_model_card",
+)  # the steps that log to the experiment tracker
 
 
 @pipeline(name="training")
@@ -28,14 +35,16 @@ def training(
     validation: ValidationConfig,
     split: SplitConfig,
     train: TrainConfig,
+    evaluation: EvaluationConfig,
     promotion: PromotionConfig,
 ) -> None:
     raw_data = ingest_data(data)
     validated_data, feature_schema = validate_data(raw_data, data.target, validation)
     train_set, test_set = split_data(validated_data, data.target, split)
     model = train_model(train_set, feature_schema, train)
-    metrics = evaluate_model(model, test_set, feature_schema)
-    promote_model(model, test_set, feature_schema, metrics, promotion)
+    metrics, _, evaluation_numbers = evaluate_model(model, test_set, feature_schema, evaluation)
+    decision, _ = promote_model(model, test_set, feature_schema, metrics, promotion)
+    write_model_card(model, validated_data, feature_schema, metrics, evaluation_numbers, decision, data)
 
 
 def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> TrainingSummary:
@@ -47,6 +56,7 @@ def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> T
         validation=params.validation,
         split=params.split,
         train=params.train,
+        evaluation=params.evaluation,
         promotion=params.promotion,
     )
     return summarize_training(run, stack.name)

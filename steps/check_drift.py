@@ -1,4 +1,5 @@
-"""Check drift: the batch against the training data kept with the model version, with Evidently.
+"""Check drift: the batch's features, and the version's predictions on them, against its training data
+and its predictions there, with Evidently.
 
 The HTML report is an artifact the ZenML dashboard shows; its numbers become run metadata and,
 when configured, Prometheus metrics.
@@ -13,6 +14,7 @@ from zenml.types import HTMLString
 
 from core.drift import DriftConfig, DriftResult, check_drift
 from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics
+from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
 
@@ -24,7 +26,11 @@ def check_data_drift(
     context = get_step_context()
     model = context.model
     result, html = check_drift(
-        model.load_artifact("train_set"), batch, model.load_artifact("feature_schema"), drift
+        load_version_artifact("train_set"),
+        batch,
+        load_version_artifact("feature_schema"),
+        drift,
+        model=load_version_artifact("model"),
     )
     log_metadata(
         metadata={
@@ -33,6 +39,7 @@ def check_data_drift(
             "drifted_columns": result.drifted_columns,
             "n_rows": result.n_rows,
             "drift_compared_rows": result.compared_rows,
+            "prediction_drift": {column.column: column.drifted for column in result.prediction_drift},
             "model_version": str(model.number),
         },
         run_id_name_or_prefix=context.pipeline_run.id,

@@ -13,20 +13,21 @@ from zenml.metadata.metadata_types import MetadataType
 from stacks.deployers import ModelToServe, deploy
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
+from steps.version_artifacts import load_version_artifact
 
 
 @step(enable_cache=False)
 def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[str, "prediction_url"]:
     model = get_step_context().model
-    schema = model.load_artifact("feature_schema")
-    example = model.load_artifact("train_set")[schema.features].head(5)
+    schema = load_version_artifact("feature_schema")
+    example = load_version_artifact("train_set")[schema.features].head(5)
     served = ModelToServe(
         name=model.name,
         version=str(model.number),
-        model=model.load_artifact("model"),
+        model=load_version_artifact("model"),
         schema=schema,
         example=example,
-        held_out=model.load_artifact("test_set"),
+        held_out=load_version_artifact("test_set"),
     )
     deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
     metadata: dict[str, MetadataType] = {

@@ -21,6 +21,7 @@ from core.scoring import (
 from core.v2_client import V2Client, V2RequestError
 from stacks.deployers import deployed_base_url
 from steps.materializers import HashedDataFrameMaterializer
+from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
 
@@ -32,7 +33,7 @@ def predict_batch(
     context = get_step_context()
     model = context.model
     version = str(model.number)
-    features = batch[model.load_artifact("feature_schema").features]
+    features = batch[load_version_artifact("feature_schema").features]
     predictions, scored_by = None, "in_process"
     if scoring.mode != "in_process":
         try:
@@ -45,7 +46,7 @@ def predict_batch(
                 raise
             logger.info("Scoring in process: %s", error)
     if predictions is None:
-        predictions = score_in_process(model.load_artifact("model"), features, version)
+        predictions = score_in_process(load_version_artifact("model"), features, version)
     result = with_predictions(batch, predictions)
     path = _output_path(output, model.name, version, context.pipeline_run.name)
     write_table(result, path)

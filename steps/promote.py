@@ -4,7 +4,7 @@ Never cached: production may have changed since an earlier run with the same inp
 """
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Tuple
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -13,10 +13,12 @@ from zenml.client import Client
 from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
+from zenml.types import HTMLString
 
 from core.metrics import compute_metrics
 from core.modeling import prepare_features
 from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion, promotion_lock
+from core.reports import promotion_html
 from core.validation import FeatureSchema
 
 logger = get_logger(__name__)
@@ -29,7 +31,7 @@ def promote_model(
     feature_schema: FeatureSchema,
     metrics: dict[str, float],
     config: PromotionConfig,
-) -> Annotated[PromotionDecision, "promotion_decision"]:
+) -> Tuple[Annotated[PromotionDecision, "promotion_decision"], Annotated[HTMLString, "promotion_report"]]:
     context = get_step_context()
     challenger_artifact = context.inputs["model"][0]
     locks = Path(GlobalConfiguration().config_directory) / "locks"
@@ -51,7 +53,8 @@ def promote_model(
         logger.info("Promoted version %s to production: %s", context.model.version, decision.reason)
     else:
         logger.info("Not promoted: %s", decision.reason)
-    return decision
+    report = promotion_html(str(context.model.version), metrics, champion, config, decision)
+    return decision, HTMLString(report)
 
 
 def _current_champion(

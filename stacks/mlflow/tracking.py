@@ -69,3 +69,21 @@ def log_metrics(metrics: dict[str, float], prefix: str = "test_") -> str | None:
     if run_id is not None:
         mlflow.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()})
     return run_id
+
+
+def log_files(files: dict[str, bytes | str], folder: str | None = None) -> str | None:
+    """Files (plots, a model card) in the run's artifacts, under `folder` if given."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    run_id = active_run_id()
+    if run_id is None:
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        for name, content in files.items():
+            path = Path(directory) / name
+            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+        mlflow.log_artifacts(directory, folder)
+    return run_id

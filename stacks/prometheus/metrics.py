@@ -1,7 +1,9 @@
-"""Drift numbers as Prometheus metrics: pushed to a Pushgateway and/or written as a textfile.
+"""Drift and quality numbers as Prometheus metrics: pushed to a Pushgateway and/or written as a textfile.
 
 MLServer exports request rate and latency itself (its `/metrics` port); this adds what a batch or a
-continuous-training run learned about the data, so one Grafana dashboard shows both.
+continuous-training run learned about the data and the model, so one Grafana dashboard shows all.
+Each check (`drift`, `quality`) is its own Pushgateway group and its own textfile, so one never
+replaces the other's numbers.
 """
 
 from __future__ import annotations
@@ -14,19 +16,21 @@ from pydantic import field_validator
 
 from core.drift import DriftResult
 from core.errors import ConfigError
+from core.quality import QualityResult
 from core.types import StrictModel
 
 PREFIX = "mlops"
 
 
 class MonitoringConfig(StrictModel):
-    """Where drift numbers go besides run metadata: a Prometheus Pushgateway and/or a textfile
-    (node_exporter's textfile collector format)."""
+    """Where drift and quality numbers go besides run metadata: a Prometheus Pushgateway and/or a
+    textfile (node_exporter's textfile collector format)."""
 
     pushgateway_url: str | None = None
-    """A Prometheus Pushgateway to push the drift gauges to, e.g. http://127.0.0.1:9091."""
+    """A Prometheus Pushgateway to push the gauges to, e.g. http://127.0.0.1:9091."""
     textfile: Path | None = None
-    """A node_exporter textfile to write the drift gauges to."""
+    """A node_exporter textfile for the drift gauges; the quality gauges go beside it, named
+    `<name>-quality<suffix>` (e.g. drift.prom and drift-quality.prom)."""
     job: str = "zenml_mlops_template"
     """The Pushgateway job name."""
 
@@ -56,36 +60,84 @@ def drift_registry(result: DriftResult, model_name: str, model_version: str) -> 
     )
     gauge("batch_rows", "Rows in the checked batch", result.n_rows)
     gauge("drift_check_timestamp_seconds", "When the drift check ran (Unix time)", time.time())
+    for name, help_text, columns in (
+        (
+            "column_drift_score",
+            "Per-column drift score (p-value or distance, see the test label)",
+            result.columns,
+        ),
+        (
+            "prediction_drift_score",
+            "Drift score of the predicted class and probabilities against those on the training data",
+            result.prediction_drift,
+        ),
+    ):
+        scores = Gauge(f"{PREFIX}_{name}", help_text, [*labels, "column", "test"], registry=registry)
+        for column in columns:
+            scores.labels(**labels, column=column.column, test=column.test).set(column.score)
+    return registry
+
+
+def quality_registry(result: QualityResult, model_name: str, model_version: str) -> CollectorRegistry:
+    """The production version's scores on a labeled batch, its held-out scores, and the verdict."""
+    registry = CollectorRegistry()
+    labels = {"model": model_name, "model_version": model_version}
+    per_metric = [*labels, "metric"]
     scores = Gauge(
-        f"{PREFIX}_column_drift_score",
-        "Per-column drift score (p-value or distance, see the test label)",
-        [*labels, "column", "test"],
+        f"{PREFIX}_model_quality",
+        "The production version's score on the labeled batch",
+        per_metric,
         registry=registry,
     )
-    for column in result.columns:
-        scores.labels(**labels, column=column.column, test=column.test).set(column.score)
+    held_out = Gauge(
+        f"{PREFIX}_model_quality_held_out",
+        "The same version's score on its held-out set",
+        per_metric,
+        registry=registry,
+    )
+    for name, value in result.scores.items():
+        scores.labels(**labels, metric=name).set(value)
+        if name in result.held_out:
+            held_out.labels(**labels, metric=name).set(result.held_out[name])
+    for name, help_text, value in (
+        ("quality_dropped", "1 if a quality metric fell under its floor or margin", result.dropped),
+        ("quality_batch_rows", "Labeled rows the quality was measured on", result.n_rows),
+        ("quality_check_timestamp_seconds", "When the quality check ran (Unix time)", time.time()),
+    ):
+        Gauge(f"{PREFIX}_{name}", help_text, list(labels), registry=registry).labels(**labels).set(value)
     return registry
 
 
 def export_drift_metrics(
     result: DriftResult, model_name: str, model_version: str, config: MonitoringConfig
 ) -> list[str]:
-    """Send the metrics where the config says; returns where they went (empty if nowhere)."""
-    if config.pushgateway_url is None and config.textfile is None:
-        return []
-    registry = drift_registry(result, model_name, model_version)
+    """Send the drift gauges where the config says; returns where they went (empty if nowhere)."""
+    return _export(drift_registry(result, model_name, model_version), "drift", model_name, config)
+
+
+def export_quality_metrics(
+    result: QualityResult, model_name: str, model_version: str, config: MonitoringConfig
+) -> list[str]:
+    """Send the quality gauges where the config says; returns where they went (empty if nowhere)."""
+    return _export(quality_registry(result, model_name, model_version), "quality", model_name, config)
+
+
+def _export(registry: CollectorRegistry, check: str, model_name: str, config: MonitoringConfig) -> list[str]:
     exported = []
     if config.textfile is not None:
-        config.textfile.parent.mkdir(parents=True, exist_ok=True)
-        write_to_textfile(str(config.textfile), registry)
-        exported.append(str(config.textfile))
+        path = config.textfile
+        if check != "drift":
+            path = path.with_name(f"{path.stem}-{check}{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_to_textfile(str(path), registry)
+        exported.append(str(path))
     if config.pushgateway_url is not None:
         try:
             push_to_gateway(
                 config.pushgateway_url,
                 job=config.job,
                 registry=registry,
-                grouping_key={"model": model_name},
+                grouping_key={"model": model_name, "check": check},
                 timeout=10,
             )
         except OSError as error:

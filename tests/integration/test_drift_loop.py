@@ -48,13 +48,36 @@ def versions(model: str) -> list[int]:
     return sorted(v.number for v in Client().list_model_versions(model_name_or_id=model, size=100).items)
 
 
+def continuous_training(folder: Path, model: str, batch: Path) -> subprocess.CompletedProcess[str]:
+    """`--pipeline continuous-training` with the configs in `folder` on `batch`; it must succeed."""
+    config = str(folder / "continuous_training.yaml")
+    return ok(
+        run_cli(
+            "--pipeline",
+            "continuous-training",
+            "--config",
+            config,
+            "--model-name",
+            model,
+            "--data",
+            str(batch),
+        )
+    )
+
+
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A clean and a shifted labeled batch, written by `run.py simulate` as a user would."""
     folder = tmp_path_factory.mktemp("batches")
-    paths = {"clean": folder / "clean.csv", "shifted": folder / "shifted.parquet"}
+    paths = {
+        "clean": folder / "clean.csv",
+        "shifted": folder / "shifted.parquet",
+        "mislabeled": folder / "mislabeled.csv",
+    }
     ok(run_cli("simulate", "--drift", "0", "--rows", "400", "--seed", "11", "--out", str(paths["clean"])))
     ok(run_cli("simulate", "--drift", "1.0", "--rows", "400", "--seed", "12", "--out", str(paths["shifted"])))
+    mislabeled = ("--label-noise", "0.4", "--rows", "400", "--seed", "13", "--out", str(paths["mislabeled"]))
+    ok(run_cli("simulate", *mislabeled))
     return paths
 
 
@@ -194,22 +217,14 @@ def test_clean_labeled_batch_does_not_retrain(
     folder = configs()
     before = versions(model)
 
-    result = ok(
-        run_cli(
-            "--pipeline",
-            "continuous-training",
-            "--config",
-            str(folder / "continuous_training.yaml"),
-            "--model-name",
-            model,
-            "--data",
-            str(batches["clean"]),
-        )
-    )
+    result = continuous_training(folder, model, batches["clean"])
 
     metadata = latest_run("continuous_training").run_metadata
     assert metadata["retrain_triggered"] is False
-    assert metadata["retrain_reason"].startswith("no dataset drift")
+    assert metadata["retrain_reason"] == "none"
+    assert metadata["retrain_explanation"].startswith("no dataset drift")
+    assert "quality holds" in metadata["retrain_explanation"]
+    assert metadata["quality_scores"]["accuracy"] > 0.9
     assert versions(model) == before
     assert "no dataset drift" in result.stdout
 
@@ -220,22 +235,13 @@ def test_drift_retrains_but_a_loser_is_not_promoted(
     folder = configs(training={"parameters.promotion.gates.accuracy": 1.0})
     before, latest = production(model).number, versions(model)[-1]
 
-    result = ok(
-        run_cli(
-            "--pipeline",
-            "continuous-training",
-            "--config",
-            str(folder / "continuous_training.yaml"),
-            "--model-name",
-            model,
-            "--data",
-            str(batches["shifted"]),
-        )
-    )
+    result = continuous_training(folder, model, batches["shifted"])
 
     metadata = latest_run("continuous_training").run_metadata
     assert metadata["retrain_triggered"] is True
-    assert metadata["retrain_reason"].startswith("dataset drift")
+    # Every feature moved a standard deviation: drift, and the model's accuracy fell with it.
+    assert metadata["retrain_reason"] == "both"
+    assert metadata["retrain_explanation"].startswith("dataset drift: 30 of 30 feature columns drifted")
     assert metadata["retrained_version"] == str(latest + 1)
     assert versions(model)[-1] == latest + 1
     assert production(model).number == before
@@ -244,6 +250,33 @@ def test_drift_retrains_but_a_loser_is_not_promoted(
     assert retrain_run.model_version is not None and retrain_run.model_version.number == latest + 1
     training_rows = retrain_run.steps["ingest_data"].outputs["raw_data"][0].run_metadata["n_rows"]
     assert training_rows == 569 + 400  # the production version's data plus the batch
+
+
+def test_labels_that_no_longer_follow_the_model_retrain_on_quality(
+    model: str, batches: dict[str, Path], configs: Callable[..., Path]
+) -> None:
+    """Features from the training distribution, 40% of labels changed: no drift, quality dropped."""
+    folder = configs()
+    before, latest = production(model).number, versions(model)[-1]
+    held_out_accuracy = production(model).run_metadata["accuracy"]
+
+    result = continuous_training(folder, model, batches["mislabeled"])
+
+    run = latest_run("continuous_training")
+    metadata = run.run_metadata
+    assert metadata["dataset_drift"] is False
+    assert metadata["retrain_triggered"] is True
+    assert metadata["retrain_reason"] == "quality"
+    assert metadata["quality_scores"]["accuracy"] < held_out_accuracy - 0.05
+    assert metadata["quality_held_out"]["accuracy"] == held_out_accuracy
+    assert set(metadata["quality_degraded"]) == {"accuracy", "roc_auc"}
+    assert "yes (quality)" in result.stdout
+    report = run.steps["check_model_quality"].outputs["quality_report"][0]
+    assert report.visualizations[0].type == "html"
+    assert "Production version on this batch (400 rows): quality dropped: retrain" in report.load()
+    # The retrained version learned from the noisy labels, fails the gates and is not promoted.
+    assert versions(model)[-1] == latest + 1
+    assert production(model).number == before
 
 
 @pytest.fixture
@@ -368,13 +401,13 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         metrics_url = status.split("metrics: ", 1)[1].split()[0]
         assert metrics_url.startswith("http://127.0.0.1:")
         targets.write_text(json.dumps([{"targets": [metrics_url.split("//")[1].split("/")[0]]}]))
-        loop = ["--config", str(folder / "continuous_training.yaml"), "--model-name", model]
-
         assert production(model).number == first
-        ok(run_cli("--pipeline", "continuous-training", *loop, "--data", str(batches["shifted"])))
+        continuous_training(folder, model, batches["shifted"])
 
         metadata = latest_run("continuous_training").run_metadata
         assert metadata["retrain_triggered"] is True
+        accuracy = query(prometheus, f'mlops_model_quality{{model="{model}",metric="accuracy"}}')
+        assert float(accuracy[0]["value"][1]) == pytest.approx(metadata["quality_scores"]["accuracy"])
         second = production(model).number
         assert second == first + 1
         assert str(second) == metadata["retrained_version"]
@@ -409,6 +442,9 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
             "Inference requests per second",
             "Drift share of the last batch",
             "Per-column drift score",
+            "Model quality on the last labeled batch",
+            "Quality dropped",
+            "Prediction drift score",
         ):
             assert any(title in panel for panel in answered), answered
     finally:

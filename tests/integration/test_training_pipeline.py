@@ -15,11 +15,13 @@ from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
 from zenml.stack import Stack
 
+from core.reports import TITLES
 from tests.integration.conftest import last_line, make_multiclass_frame
 
 pytestmark = pytest.mark.store
 
 DEMO_MODEL = "breast_cancer_classifier"
+PLOTS = tuple(TITLES)  # every plot of the evaluation
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -92,8 +94,29 @@ def test_model_version_carries_metrics_and_mlflow_run(cli: Cli) -> None:
         loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
         assert loaded.metadata.signature is not None
         assert "mean radius" in loaded.metadata.signature.inputs.input_names()
+        logged_files = {item.path for item in mlflow.MlflowClient().list_artifacts(run_id, "evaluation")}
+        assert {f"evaluation/{name}.png" for name in PLOTS} <= logged_files
+        card_in_mlflow = mlflow.artifacts.load_text(f"runs:/{run_id}/model_card.md")
     finally:
         mlflow.set_tracking_uri("")
+
+    # The plots and their numbers, the promotion page and the card are artifacts of the version.
+    report = version.get_artifact("evaluation_report")
+    assert report.load().count("<img alt=") == len(PLOTS)
+    assert report.visualizations[0].type == "html"
+    numbers = report.run_metadata
+    assert numbers["confusion_matrix"]["labels"] == ["0", "1"]
+    assert sum(map(sum, numbers["confusion_matrix"]["matrix"])) == metadata["n_test_rows"]
+    assert numbers["not_computed"] == {}
+    promotion = version.get_artifact("promotion_report").load()
+    assert "Verdict: promoted to production" in promotion
+    card = version.get_artifact("model_card").load()
+    assert card == card_in_mlflow
+    assert f"# Model card: {DEMO_MODEL}, version {version.number}" in card
+    assert f"| roc_auc | {metadata['roc_auc']:.4f} |" in card
+    assert "- **source**: demo data set 'breast_cancer'" in card and "- **rows**: 569" in card
+    assert "**Promoted to production**: passed all gates" in card
+    assert "## Limitations" in card
 
 
 def test_second_run_is_cached_and_keeps_production(cli: Cli) -> None:
@@ -173,6 +196,10 @@ def test_users_csv_with_multiclass_string_labels_trains(cli: Cli, tmp_path: Path
     model = version.get_model_artifact("model").load()
     frame = make_multiclass_frame(n_rows=50, seed=11)
     assert set(model.predict(frame.drop(columns="species"))) <= set(schema.classes)
+    evaluation = version.get_artifact("evaluation_report")
+    assert evaluation.load().count("<img alt=") == len(PLOTS)
+    assert set(evaluation.run_metadata["roc_curve"]["roc_auc_by_class"]) == set(schema.classes)
+    assert "## Metrics (held-out" in version.get_artifact("model_card").load()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.drift import DriftConfig, DriftResult, check_drift, retraining_decision, sample
+from core.drift import DriftConfig, check_drift, sample
 from core.errors import DataValidationError
+from core.modeling import TrainConfig, fit_model
 from core.validation import FeatureSchema
 
 SCHEMA = FeatureSchema(
@@ -109,25 +110,16 @@ def test_mixed_category_types_are_one_category() -> None:
     assert "colour" not in result.drifted_columns
 
 
-def _result(drifted: list[str], share: float, dataset_drift: bool) -> DriftResult:
-    return DriftResult(
-        dataset_drift=dataset_drift,
-        drift_share=share,
-        drifted_columns=drifted,
-        n_rows=10,
-        n_reference_rows=10,
-        compared_rows=10,
-        compared_reference_rows=10,
-        drift_share_threshold=0.5,
-        columns=[],
-    )
+def test_predictions_drift_with_the_feature_they_follow() -> None:
+    reference = frame(3000, 1).assign(label=lambda f: np.where(f["a"] > 0, "yes", "no"))
+    model, _ = fit_model(reference, SCHEMA, TrainConfig(estimator="sklearn.linear_model.LogisticRegression"))
 
+    clean, _ = check_drift(reference, frame(2000, 2), SCHEMA, DriftConfig(), model=model)
+    shifted, html = check_drift(reference, frame(2000, 2, shift=1.0), SCHEMA, DriftConfig(), model=model)
 
-def test_retraining_follows_dataset_drift_with_a_reason() -> None:
-    quiet = retraining_decision(_result(["a"], 0.25, dataset_drift=False))
-    loud = retraining_decision(_result(["a", "b", "c", "d", "e", "f"], 0.75, dataset_drift=True))
-
-    assert not quiet.retrain
-    assert quiet.reason.startswith("no dataset drift: 1 of 0 feature columns drifted (share 0.25")
-    assert loud.retrain
-    assert loud.reason.endswith("a, b, c, d, e, ...")
+    assert [column.column for column in shifted.prediction_drift] == ["predicted class", "probability of yes"]
+    assert not clean.predictions_drifted
+    assert shifted.predictions_drifted
+    assert "probability of yes" in html
+    assert shifted.drifted_columns == ["a"]  # the predictions are not counted among the features
+    assert shifted.drift_share == 0.25

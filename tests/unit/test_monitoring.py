@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.drift import ColumnDrift, DriftResult
 from core.errors import ConfigError
-from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics
+from core.quality import QualityResult
+from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics, export_quality_metrics
 
 RESULT = DriftResult(
     dataset_drift=True,
@@ -64,3 +65,28 @@ def test_unreachable_pushgateway_is_named() -> None:
 
     with pytest.raises(ConfigError, match=rf"monitoring.pushgateway_url {url}: push failed"):
         export_drift_metrics(RESULT, "churn", "7", MonitoringConfig(pushgateway_url=url))
+
+
+def test_quality_gauges_go_beside_the_drift_textfile_without_replacing_it(tmp_path: Path) -> None:
+    path = tmp_path / "drift.prom"
+    quality = QualityResult(
+        n_rows=300,
+        scores={"accuracy": 0.61, "roc_auc": 0.7},
+        held_out={"accuracy": 0.98},
+        not_computed={},
+        unseen_labels=[],
+        degraded={"accuracy": "0.6100 vs 0.9800 held-out (allowed drop 0.05)"},
+    )
+
+    export_drift_metrics(RESULT, "churn", "7", MonitoringConfig(textfile=path))
+    exported = export_quality_metrics(quality, "churn", "7", MonitoringConfig(textfile=path))
+
+    assert exported == [str(tmp_path / "drift-quality.prom")]
+    version = (("model", "churn"), ("model_version", "7"))
+    found = samples((tmp_path / "drift-quality.prom").read_text())
+    assert found[("mlops_model_quality", tuple(sorted((*version, ("metric", "accuracy")))))] == 0.61
+    assert found[("mlops_model_quality_held_out", tuple(sorted((*version, ("metric", "accuracy")))))] == 0.98
+    assert ("mlops_model_quality_held_out", tuple(sorted((*version, ("metric", "roc_auc"))))) not in found
+    assert found[("mlops_quality_dropped", version)] == 1.0
+    assert found[("mlops_quality_batch_rows", version)] == 300.0
+    assert samples(path.read_text())[("mlops_drift_share", version)] == 0.5

@@ -1,0 +1,53 @@
+"""Check quality: the production version scored on a labeled batch, against floors and its own
+held-out scores. Evidently's classification report is an artifact the dashboard shows; the scores
+become run metadata and, when configured, Prometheus metrics."""
+
+from typing import Annotated, Tuple
+
+import pandas as pd
+from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
+from zenml.types import HTMLString
+
+from core.modeling import prepare_features
+from core.quality import QualityConfig, QualityResult, assess_quality, classification_report_html
+from core.validation import FeatureSchema
+from stacks.prometheus.metrics import MonitoringConfig, export_quality_metrics
+from steps.version_artifacts import load_version_artifact
+
+logger = get_logger(__name__)
+
+
+@step(enable_cache=False)
+def check_model_quality(
+    batch: pd.DataFrame, quality: QualityConfig, monitoring: MonitoringConfig
+) -> Tuple[Annotated[HTMLString, "quality_report"], Annotated[QualityResult, "quality_result"]]:
+    context = get_step_context()
+    version = context.model
+    schema: FeatureSchema = load_version_artifact("feature_schema")
+    model = load_version_artifact("model")
+    held_out = {name: value for name, value in version.run_metadata.items() if isinstance(value, float)}
+    features, labels = prepare_features(batch, schema), batch[schema.target]
+    result = assess_quality(model, features, labels, held_out, quality)
+    test_set = load_version_artifact("test_set")
+    html = classification_report_html(
+        model,
+        features.assign(**{schema.target: labels}),
+        prepare_features(test_set, schema).assign(**{schema.target: test_set[schema.target]}),
+        schema.features,
+        schema.target,
+        result,
+    )
+    log_metadata(
+        metadata={
+            "quality_dropped": result.dropped,
+            "quality_scores": result.scores,
+            "quality_held_out": result.held_out,
+            "quality_degraded": result.degraded,
+            "quality_not_computed": result.not_computed,
+        },
+        run_id_name_or_prefix=context.pipeline_run.id,
+    )
+    for target in export_quality_metrics(result, version.name, str(version.number), monitoring):
+        logger.info("Quality metrics exported to %s", target)
+    return HTMLString(html), result
