@@ -219,6 +219,16 @@ def test_dashboard_in_chromium_shows_the_run_and_its_model(servers: Servers) -> 
             page.get_by_text("ModelArtifact", exact=True).first.wait_for(timeout=60_000)
             assert "s3://zenml-artifacts/train_model/model/" in page.inner_text("body")
             page.screenshot(path=ARTIFACTS / "dashboard-model-artifact.png", animations="disabled")
+
+            # The model version's evaluation plots: the report artifact's visualization, drawn.
+            page.goto(f"{servers.zenml_url}/projects/default/runs/{run['id']}", timeout=120_000)
+            page.get_by_text("evaluation_report", exact=True).first.click()
+            page.get_by_text("Visualization", exact=True).last.click()
+            page.get_by_text("Load Preview", exact=True).click()  # the dashboard asks before running HTML
+            plots = page.frame_locator("iframe").first.locator("img[alt='ROC curve']")
+            plots.wait_for(timeout=120_000)
+            assert plots.evaluate("image => image.complete && image.naturalWidth > 100")
+            page.screenshot(path=ARTIFACTS / "dashboard-evaluation-plots.png", animations="disabled")
         finally:
             browser.close()
 
