@@ -1,6 +1,6 @@
 """The baseline: the training pipeline's work as one plain script, without ZenML.
 
-Same data, same config, same functions and the same MLflow logging, so the ratio against
+Same data, same config, same functions, plots, card and MLflow logging, so the ratio against
 `python run.py --pipeline training` is ZenML's overhead and nothing else.
 Usage: python bench/plain_training.py CONFIG [--data PATH --target COLUMN] --mlflow-uri URI
 """
@@ -24,10 +24,12 @@ def main() -> None:
 
     import mlflow
 
+    from core.evaluation import evaluate_classifier
     from core.metrics import compute_metrics
     from core.modeling import fit_model, prepare_features, stratified_split
     from core.promotion import decide_promotion
-    from core.sources import load_source
+    from core.reports import CardFacts, evaluation_html, model_card_markdown, promotion_html
+    from core.sources import describe_source, load_source
     from core.validation import validate_training_data
     from pipelines.run_config import load_pipeline_config, with_overrides
     from stacks.mlflow import tracking
@@ -42,9 +44,28 @@ def main() -> None:
     with mlflow.start_run():
         model, chosen = fit_model(train, schema, params.train)
         tracking.log_training_run(model, chosen, prepare_features(train, schema))
-        metrics = compute_metrics(model, prepare_features(test, schema), test[schema.target])
+        features, labels = prepare_features(test, schema), test[schema.target]
+        metrics = compute_metrics(model, features, labels)
+        evaluation = evaluate_classifier(model, features, labels, params.evaluation)
+        report = evaluation_html("Evaluation on the held-out set", metrics, evaluation, len(test))
         tracking.log_metrics(metrics)
-    decision = decide_promotion(metrics, None, params.promotion)
+        tracking.log_files(
+            {f"{k}.png": v for k, v in evaluation.plots.items()} | {"evaluation.html": report}, "evaluation"
+        )
+        decision = decide_promotion(metrics, None, params.promotion)
+        promotion_html("1", metrics, None, params.promotion, decision)
+        facts = CardFacts(
+            model={"name": "plain", "version": "1"},
+            metrics=metrics,
+            test_rows=len(test),
+            data={"source": describe_source(params.data.source), "rows": len(validated)},
+            top_features=[],
+            plots=list(evaluation.plots),
+            unavailable=evaluation.unavailable,
+            decision=decision,
+            training={"estimator": params.train.estimator, "parameters": chosen},
+        )
+        tracking.log_files({"model_card.md": model_card_markdown(facts)}, "model_cards")
     print(f"plain run: {metrics} promoted={decision.promoted}")
 
 

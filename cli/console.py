@@ -42,6 +42,10 @@ def print_training_summary(summary: TrainingSummary) -> None:
     table.add_row("mlflow run", summary.mlflow_run_id or "(no experiment tracker on this stack)")
     table.add_row("cached steps", f"{summary.cached_steps} of {summary.total_steps}")
     console.print(table)
+    console.print(
+        "Plots, this version against production, and its model card: the run's `evaluation_report`, "
+        "`promotion_report` and `model_card` artifacts in the ZenML dashboard, and its MLflow run."
+    )
 
 
 def print_stack_info(stack: str, tracking_uri: str | None, dashboard_url: str | None) -> None:
@@ -130,6 +134,9 @@ def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> Non
     )
     table.add_row("reason", summary.decision.explanation)
     console.print(table)
+    console.print(
+        "The drift and quality reports are the run's `drift_report` and `quality_report` artifacts."
+    )
     if summary.training is not None:
         print_training_summary(summary.training)
     if summary.deployment is not None:

@@ -194,7 +194,11 @@ def classification_report_html(
             report.run(
                 reference_data=_scored(model, held_out_set, features, target, classes),
                 current_data=_scored(model, known, features, target, classes),
-                column_mapping=ColumnMapping(target=target, prediction=classes),
+                column_mapping=ColumnMapping(
+                    target=target,
+                    prediction=classes,
+                    pos_label=classes[1] if len(classes) == 2 else None,  # F1 and ROC of the positive class
+                ),
             )
             html = report.get_html()
     except (ValueError, TypeError, KeyError, IndexError) as error:

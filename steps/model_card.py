@@ -71,5 +71,9 @@ def write_model_card(
         },
     )
     card = model_card_markdown(facts)
-    tracking.log_files({"model_card.md": card})
+    # Beside the model in the MLflow run that trained it (a run that reused the model from ZenML's
+    # cache has none of its own), one card per version that serves this model.
+    run_id = training.get("mlflow_run_id")
+    if run_id is not None:
+        tracking.log_text(str(run_id), card, f"model_cards/{version.name}-v{version.number}.md")
     return MarkdownString(card)

@@ -71,8 +71,22 @@ def log_metrics(metrics: dict[str, float], prefix: str = "test_") -> str | None:
     return run_id
 
 
+def log_text(run_id: str, text: str, path: str) -> bool:
+    """A text file in the artifacts of a given run, from a step that has no MLflow run of its own:
+    the active stack's tracker sets the tracking URI and credentials. False when it has none."""
+    import mlflow
+    from zenml.client import Client
+
+    configure = getattr(Client().active_stack.experiment_tracker, "configure_mlflow", None)
+    if configure is None:
+        return False
+    configure()
+    mlflow.MlflowClient().log_text(run_id, text, path)
+    return True
+
+
 def log_files(files: dict[str, bytes | str], folder: str | None = None) -> str | None:
-    """Files (plots, a model card) in the run's artifacts, under `folder` if given."""
+    """Files (plots, a report) in the active run's artifacts, under `folder` if given."""
     import tempfile
     from pathlib import Path
 

@@ -112,7 +112,15 @@ def test_training_runs_as_an_airflow_dag_run_and_completes_in_zenml(servers: Air
     assert sorted((task["task_id"], task["state"]) for task in tasks) == [
         (step, "success")
         for step in sorted(
-            ["ingest_data", "validate_data", "split_data", "train_model", "evaluate_model", "promote_model"]
+            [
+                "ingest_data",
+                "validate_data",
+                "split_data",
+                "train_model",
+                "evaluate_model",
+                "promote_model",
+                "write_model_card",
+            ]
         )
     ]
     assert not Path(metadata["airflow_dag_file"]).exists()  # removed once the run finished

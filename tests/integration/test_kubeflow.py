@@ -30,7 +30,16 @@ from tests.integration.conftest import free_port, last_line
 pytestmark = pytest.mark.servers
 
 ZENML = str(Path(sys.executable).parent / "zenml")
-STEPS = ["ingest_data", "validate_data", "split_data", "train_model", "evaluate_model", "promote_model"]
+SOURCES = {  # each step of the training pipeline and the module that defines it
+    "ingest_data": "steps.ingest.ingest_data",
+    "validate_data": "steps.validate.validate_data",
+    "split_data": "steps.split.split_data",
+    "train_model": "steps.train.train_model",
+    "evaluate_model": "steps.evaluate.evaluate_model",
+    "promote_model": "steps.promote.promote_model",
+    "write_model_card": "steps.model_card.write_model_card",
+}
+STEPS = list(SOURCES)
 STEP_ENTRYPOINT = "zenml.entrypoints.step_entrypoint_configuration.StepEntrypointConfiguration"
 IMAGE = "registry.example.com/zenml/zenml-mlops-template:test"
 RUN_STATE = """
@@ -157,7 +166,7 @@ def test_the_spec_loads_with_kfp_and_runs_each_step_from_the_image(compiled: Com
         for name, task in tasks.items()
     }
     assert depends["validate_data"] == {"ingest_data"} and "evaluate_model" in depends["promote_model"]
-    assert compiled.run["sources"] == {name: f"steps.{name.split('_')[0]}.{name}" for name in STEPS}
+    assert compiled.run["sources"] == SOURCES
     for name, task in tasks.items():
         container = executors[spec.components[task.component_ref.name].executor_label]["container"]
         args = container["args"]

@@ -96,7 +96,8 @@ def test_model_version_carries_metrics_and_mlflow_run(cli: Cli) -> None:
         assert "mean radius" in loaded.metadata.signature.inputs.input_names()
         logged_files = {item.path for item in mlflow.MlflowClient().list_artifacts(run_id, "evaluation")}
         assert {f"evaluation/{name}.png" for name in PLOTS} <= logged_files
-        card_in_mlflow = mlflow.artifacts.load_text(f"runs:/{run_id}/model_card.md")
+        card_path = f"model_cards/{DEMO_MODEL}-v{version.number}.md"
+        card_in_mlflow = mlflow.artifacts.load_text(f"runs:/{run_id}/{card_path}")
     finally:
         mlflow.set_tracking_uri("")
 
