@@ -3,15 +3,19 @@ is launched."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from zenml import pipeline
 
 from core.evaluation import EvaluationConfig
+from core.lineage import config_hash
 from core.modeling import SplitConfig, TrainConfig
 from core.promotion import PromotionConfig
 from core.sources import LabeledDataConfig
 from core.validation import ValidationConfig
 from pipelines.execution import ActiveStack, run_pipeline, zenml_run_options
 from pipelines.parameters import TrainingParameters
+from pipelines.provenance import code_provenance
 from pipelines.run_config import RunConfig
 from pipelines.summaries import TrainingSummary, summarize_training
 from steps.evaluate import evaluate_model
@@ -34,6 +38,7 @@ def training(
     train: TrainConfig,
     evaluation: EvaluationConfig,
     promotion: PromotionConfig,
+    provenance: dict[str, Any],
 ) -> None:
     raw_data = ingest_data(data)
     validated_data, feature_schema = validate_data(raw_data, data.target, validation)
@@ -41,7 +46,9 @@ def training(
     model = train_model(train_set, feature_schema, train)
     metrics, _, evaluation_numbers = evaluate_model(model, test_set, feature_schema, evaluation)
     decision, _ = promote_model(model, test_set, feature_schema, metrics, promotion)
-    write_model_card(model, validated_data, feature_schema, metrics, evaluation_numbers, decision, data)
+    write_model_card(
+        model, validated_data, feature_schema, metrics, evaluation_numbers, decision, data, provenance
+    )
 
 
 def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> TrainingSummary:
@@ -55,5 +62,7 @@ def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> T
         train=params.train,
         evaluation=params.evaluation,
         promotion=params.promotion,
+        # Taken here, where the run is launched; only the never-cached model card step reads it.
+        provenance={**code_provenance(), "config_hash": config_hash(params)},
     )
     return summarize_training(run, stack.name)

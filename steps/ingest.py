@@ -7,6 +7,7 @@ from zenml import log_metadata, step
 from zenml.client import Client
 
 from core.errors import DataSourceError
+from core.lineage import data_fingerprint
 from core.sources import ArtifactsSource, DataConfig, describe_source, load_source
 from steps.materializers import HashedDataFrameMaterializer
 
@@ -16,7 +17,12 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
     source = data.source
     frame = _load_artifacts(source) if isinstance(source, ArtifactsSource) else load_source(source)
     log_metadata(
-        metadata={"source": describe_source(source), "n_rows": len(frame)},
+        metadata={
+            "source": describe_source(source),
+            "n_rows": len(frame),
+            "n_columns": len(frame.columns),
+            "data_fingerprint": data_fingerprint(frame),
+        },
         infer_artifact=True,
     )
     return frame

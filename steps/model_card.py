@@ -1,11 +1,14 @@
-"""Model card: what the model is for and its limits (the config's `model` section), with what the run
-found (metrics, plots, data, promotion), stored with the version and logged to MLflow."""
+"""Model card and lineage: what the model is for and its limits (the config's `model` section), with
+what made it (data, code, config) and what the run found (metrics, plots, promotion). The lineage is
+the version's `lineage` metadata; the card is an artifact of the version and sits in MLflow beside
+the model."""
 
 from typing import Annotated, Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from zenml import get_step_context, step
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
 from zenml.types import MarkdownString
 
 from core.promotion import PromotionDecision
@@ -36,11 +39,24 @@ def write_model_card(
     evaluation: dict[str, Any],
     promotion_decision: PromotionDecision,
     data: LabeledDataConfig,
+    provenance: dict[str, Any],
 ) -> Annotated[MarkdownString, "model_card"]:
+    """`provenance`: the code's commit and library versions and the config's hash, taken at launch."""
     context = get_step_context()
     version = context.model
     training = context.inputs["model"][0].run_metadata
+    raw_data = Client().get_pipeline_run(context.pipeline_run.id).steps["ingest_data"].outputs["raw_data"][0]
     data_artifact = context.inputs["validated_data"][0]
+    lineage = {
+        "source": describe_source(data.source),
+        "data_fingerprint": raw_data.run_metadata["data_fingerprint"],
+        "rows": len(validated_data),
+        "columns": len(validated_data.columns),
+        "data_artifact": f"validated_data version {data_artifact.version} ({data_artifact.id})",
+        **provenance,
+        "pipeline_run": context.pipeline_run.name,
+    }
+    log_metadata(metadata={"lineage": lineage}, infer_model=True)
     labels = validated_data[feature_schema.target]
     importance = evaluation.get("permutation_importance", {}).get("by_feature", {})
     facts = CardFacts(
@@ -52,12 +68,13 @@ def write_model_card(
         metrics=metrics,
         test_rows=evaluation["rows"],
         data={
-            "source": describe_source(data.source),
-            "rows": len(validated_data),
+            "source": lineage["source"],
+            "rows": lineage["rows"],
             "feature columns": len(feature_schema.features),
             "target": feature_schema.target,
             "rows per class": {str(k): int(v) for k, v in labels.value_counts().sort_index().items()},
-            "ZenML artifact": f"validated_data version {data_artifact.version} ({data_artifact.id})",
+            "fingerprint (sha256 of the content)": lineage["data_fingerprint"],
+            "ZenML artifact": lineage["data_artifact"],
         },
         top_features=[(name, scores["mean"]) for name, scores in list(importance.items())[:TOP_FEATURES]],
         plots=[name for name in evaluation if name in TITLES],
@@ -68,6 +85,9 @@ def write_model_card(
             "parameters": training.get("estimator_params"),
             "MLflow run": training.get("mlflow_run_id"),
             "pipeline run": context.pipeline_run.name,
+            "code": _code(provenance),
+            "config hash": provenance.get("config_hash"),
+            "libraries": provenance.get("libraries"),
         },
     )
     card = model_card_markdown(facts)
@@ -77,3 +97,10 @@ def write_model_card(
     if run_id is not None:
         tracking.log_text(str(run_id), card, f"model_cards/{version.name}-v{version.number}.md")
     return MarkdownString(card)
+
+
+def _code(provenance: dict[str, Any]) -> str | None:
+    commit = provenance.get("git_commit")
+    if commit is None:
+        return None
+    return f"git {commit}" + (" with uncommitted changes" if provenance.get("git_dirty") else "")
