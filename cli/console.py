@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from core.drift import DriftResult
+    from pipelines.model_versions import VersionDescription
     from pipelines.summaries import (
         BatchInferenceSummary,
         ContinuousTrainingSummary,
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     )
 
 console = Console(soft_wrap=True)
+KEY_METRICS = ("accuracy", "f1_macro", "roc_auc")  # the metrics `model list` shows per version
 
 
 def _summary_table(title: str) -> Table:
@@ -143,3 +145,49 @@ def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> Non
         print_deployment_summary(summary.deployment)
     elif summary.not_redeployed_because:
         console.print(f"Not redeployed: {summary.not_redeployed_because}")
+
+
+def print_versions(versions: list[VersionDescription]) -> None:
+    table = Table(title=f"Versions of {versions[0].model} (`model show VERSION` says why)")
+    for column in ("version", "stage", "created", *KEY_METRICS, "promoted"):
+        table.add_column(column)
+    for version in versions:
+        scores = [f"{version.metrics[name]:.4f}" if name in version.metrics else "" for name in KEY_METRICS]
+        table.add_row(version.version, version.stage or "", version.created, *scores, _promoted(version))
+    console.print(table)
+
+
+def print_version(version: VersionDescription) -> None:
+    table = _summary_table(f"{version.model} version {version.version}")
+    table.add_row("stage", version.stage or "(none)")
+    table.add_row("created", version.created)
+    for name, value in version.metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("promotion", _promotion_words(version))
+    for key, value in (version.lineage or {}).items():
+        table.add_row(key.replace("_", " "), _words(value))
+    console.print(table)
+
+
+def _promoted(version: VersionDescription) -> str:
+    if version.manual_promotion:
+        return "by hand"
+    if version.promotion:
+        return "yes" if version.promotion.get("promoted") else "no"
+    return ""
+
+
+def _promotion_words(version: VersionDescription) -> str:
+    if version.manual_promotion:
+        manual = version.manual_promotion
+        return f"by hand, {manual['at']}, {manual['by']}: {manual['reason']}"
+    if version.promotion:
+        verdict = "promoted" if version.promotion.get("promoted") else "not promoted"
+        return f"{verdict}: {version.promotion.get('reason', '')}"
+    return ""
+
+
+def _words(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items())
+    return "" if value is None else str(value)

@@ -16,7 +16,7 @@ ModelName = Annotated[
 ]
 
 
-def _model_name(model_name: str | None) -> str:
+def model_name_or_default(model_name: str | None) -> str:
     if model_name is not None:
         return model_name
     from pipelines.run_config import load_pipeline_config
@@ -35,7 +35,7 @@ def status(model_name: ModelName = None) -> None:
     """Which version is served where, whether it answers, and its Prometheus metrics URL."""
     from stacks.deployers import deployment_statuses
 
-    name = _model_name(model_name)
+    name = model_name_or_default(model_name)
     statuses = deployment_statuses(_active_deployer(), name)
     if not statuses:
         typer.echo(f"'{name}' is not deployed on this stack")
@@ -54,7 +54,7 @@ def stop(model_name: ModelName = None) -> None:
     """Stop and remove the model's local MLServer deployment."""
     from stacks.deployers import stop_deployments
 
-    name = _model_name(model_name)
+    name = model_name_or_default(model_name)
     typer.echo(f"stopped {stop_deployments(_active_deployer(), name)} deployment(s) of '{name}'")
 
 
@@ -73,7 +73,7 @@ def predict(
     from core.scoring import predict_rows, read_rows
 
     rows = read_rows(data)  # a bad file fails before ZenML starts
-    name = _model_name(model_name)
+    name = model_name_or_default(model_name)
     if url is None:
         from stacks.deployers import deployed_base_url
 

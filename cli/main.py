@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli import data, deployment, servers, stacks
+from cli import data, deployment, models, servers, stacks
 from core.errors import ConfigError, UserFacingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,7 @@ app = typer.Typer(
 app.add_typer(stacks.stack_app, name="stack")
 app.add_typer(deployment.deployment_app, name="deployment")
 app.add_typer(servers.servers_app, name="servers")
+app.add_typer(models.model_app, name="model")
 app.command("predict")(deployment.predict)
 app.command("simulate")(data.simulate)
 app.command("info")(stacks.info)

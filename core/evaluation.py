@@ -32,7 +32,7 @@ class EvaluationConfig(StrictModel):
 
     importance_scoring: SearchMetric = "balanced_accuracy"
     """Metric whose drop, when a feature is shuffled, measures that feature's importance."""
-    importance_repeats: int = Field(default=5, ge=1)
+    importance_repeats: int = Field(default=3, ge=1)
     """Shuffles per feature."""
     importance_rows: int = Field(default=5_000, ge=100)
     """Held-out rows the importance uses at most (a seeded sample); the curves use every row."""

@@ -34,8 +34,7 @@ def promote_model(
 ) -> Tuple[Annotated[PromotionDecision, "promotion_decision"], Annotated[HTMLString, "promotion_report"]]:
     context = get_step_context()
     challenger_artifact = context.inputs["model"][0]
-    locks = Path(GlobalConfiguration().config_directory) / "locks"
-    with promotion_lock(context.model.name, locks):
+    with promotion_lock(context.model.name, promotion_locks_folder()):
         champion = _current_champion(context.model.name, challenger_artifact.id, test_set, feature_schema)
         decision = decide_promotion(metrics, champion, config)
         log_metadata(
@@ -55,6 +54,11 @@ def promote_model(
         logger.info("Not promoted: %s", decision.reason)
     report = promotion_html(str(context.model.version), metrics, champion, config, decision)
     return decision, HTMLString(report)
+
+
+def promotion_locks_folder() -> Path:
+    """Where the promotion locks of this ZenML config (this machine's runs) are kept."""
+    return Path(GlobalConfiguration().config_directory) / "locks"
 
 
 def _current_champion(

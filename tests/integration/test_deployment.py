@@ -450,3 +450,60 @@ def test_v2_error_bodies_are_json(served: tuple[str, V2Client]) -> None:
 
     assert 400 <= response.status_code < 500
     json.loads(response.text)
+
+
+def test_promoting_an_earlier_version_switches_the_live_endpoint_without_a_failed_request(
+    endpoint: str, deploy_config: Path
+) -> None:
+    """`model promote` of an earlier version while requests flow: production and the endpoint's
+    answers move to it, every request succeeds, and the reason is recorded."""
+    served = production().number
+    earlier = max(
+        v.number for v in Client().list_model_versions(model=MODEL, size=100).items if v.number < served
+    )
+    infer = f"{endpoint}/v2/models/{MODEL}/infer"
+    body = encode_request(features(1))
+    answered: list[str] = []
+    failures: list[str] = []
+    promoted = threading.Event()
+
+    def traffic() -> None:
+        session = requests.Session()
+        after_switch = 0
+        while after_switch < 50:
+            response = session.post(infer, json=body, timeout=30)
+            if response.status_code != 200:
+                failures.append(f"{response.status_code} {response.text[:200]}")
+            else:
+                answered.append(str(response.json()["model_version"]))
+            after_switch += promoted.is_set()
+
+    threads = [threading.Thread(target=traffic) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        result = run_cli(
+            "model",
+            "promote",
+            str(earlier),
+            "--reason",
+            "roll back",
+            "--model-name",
+            MODEL,
+            "--config",
+            str(deploy_config),
+        )
+    finally:
+        promoted.set()
+        for thread in threads:
+            thread.join(timeout=300)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"{MODEL} version {earlier} is production (was version {served}): roll back" in result.stdout
+    assert failures == []
+    assert answered[0] == str(served) and answered[-1] == str(earlier)
+    assert production().number == earlier
+    manual = production().run_metadata["manual_promotion"]
+    assert manual["reason"] == "roll back" and manual["previous_production"] == str(served)
+    services = deployer().services_of(MODEL)
+    assert len(services) == 1 and services[0].base_url == endpoint

@@ -312,3 +312,51 @@ def test_stack_option_runs_on_that_stack_and_leaves_the_active_one(cli: Cli) -> 
     assert latest_run().stack.name == "no-tracker"
     assert "on stack 'no-tracker'" in result.stdout
     assert Client().active_stack_model.name == "local"
+
+
+def test_model_list_show_and_promote_put_an_earlier_version_back(cli: Cli) -> None:
+    """Without a deployment: `model show --json` tells what made the version; `model promote` of an
+    earlier version makes it production with the reason recorded; a wrong version changes nothing."""
+    import json
+
+    current = production(DEMO_MODEL)
+    shown = json.loads(last_line(cli("model", "show", "--json", "--model-name", DEMO_MODEL).stdout))
+    assert {"version", "stage", "metrics", "lineage"} <= set(shown)
+    assert shown["version"] == str(current.number) and shown["stage"] == "production"
+    lineage = shown["lineage"]
+    assert lineage["source"] == "demo data set 'breast_cancer'" and lineage["rows"] == 569
+    assert len(lineage["data_fingerprint"]) == 64 and len(lineage["config_hash"]) == 64
+    assert len(lineage["git_commit"]) == 40 and isinstance(lineage["git_dirty"], bool)
+    assert set(lineage["libraries"]) >= {"scikit-learn", "zenml", "mlflow"}
+    listed = cli("model", "list", "--model-name", DEMO_MODEL)
+    assert_ok(listed)
+    servable = [
+        version.number
+        for version in Client().list_model_versions(model=DEMO_MODEL, size=100).items
+        if version.number != current.number and version.get_model_artifact("model") is not None
+    ]
+    other = servable[0]
+    empty = Client().create_model_version(DEMO_MODEL, name="nothing-trained")
+    refused = cli("model", "promote", "nothing-trained", "--reason", "oops", "--model-name", DEMO_MODEL)
+    assert refused.returncode == 1
+    assert last_line(refused.stderr) == (
+        f"error: model '{DEMO_MODEL}' version {empty.number} has no model artifact to serve"
+    )
+
+    unknown = cli("model", "promote", "999", "--reason", "typo", "--model-name", DEMO_MODEL)
+    assert unknown.returncode == 1
+    assert last_line(unknown.stderr) == (
+        f"error: model '{DEMO_MODEL}' has no version '999'; `python run.py model list` shows them"
+    )
+    assert production_id(DEMO_MODEL) == current.id
+
+    try:
+        rolled_back = cli(
+            "model", "promote", str(other), "--reason", "audit asked", "--model-name", DEMO_MODEL
+        )
+        assert_ok(rolled_back)
+        assert production(DEMO_MODEL).number == other
+        manual = production(DEMO_MODEL).run_metadata["manual_promotion"]
+        assert manual["reason"] == "audit asked" and manual["previous_production"] == str(current.number)
+    finally:
+        Client().get_model_version(DEMO_MODEL, current.number).set_stage(ModelStages.PRODUCTION, force=True)
