@@ -61,6 +61,20 @@ class FeatureSchema(BaseModel):
     def of_kind(self, *kinds: ColumnKind) -> list[str]:
         return [name for name, kind in self.columns.items() if kind in kinds]
 
+    def differences_from(self, served: FeatureSchema) -> list[str]:
+        """How a model with this schema would answer a caller of one with `served` differently:
+        columns it needs that are not sent, columns it ignores, kinds and classes that changed."""
+        found = [f"needs column '{name}'" for name in self.columns if name not in served.columns]
+        found += [f"ignores column '{name}'" for name in served.columns if name not in self.columns]
+        found += [
+            f"takes column '{name}' as {kind}, not {served.columns[name]}"
+            for name, kind in self.columns.items()
+            if name in served.columns and kind != served.columns[name]
+        ]
+        if list(map(str, self.classes)) != list(map(str, served.classes)):
+            found.append(f"answers classes {self.classes}, not {served.classes}")
+        return found
+
 
 def infer_kind(series: pd.Series) -> ColumnKind:
     """Numbers are numeric, booleans boolean, everything else (strings, categories) categorical."""

@@ -168,9 +168,10 @@ def _servable_schema(model_name: str, version: Any) -> FeatureSchema:
 
 def _check_schema_matches_deployment(model_name: str, schema: FeatureSchema, served: str) -> None:
     served_schema: FeatureSchema = _get_version(model_name, served).get_data_artifact("feature_schema").load()
-    if (schema.columns, schema.classes) != (served_schema.columns, served_schema.classes):
+    differences = schema.differences_from(served_schema)
+    if differences:
         raise ConfigError(
-            f"model '{model_name}': the deployment serves version {served}, whose columns or classes "
-            "differ from this version's; its callers would break. Stop the deployment "
-            "(`python run.py deployment stop`) to promote it anyway"
+            f"model '{model_name}': unlike version {served}, which the deployment serves, this version "
+            f"{'; '.join(differences[:3])}{'; ...' if len(differences) > 3 else ''}: its callers would "
+            "break. Stop the deployment (`python run.py deployment stop`) to promote it anyway"
         )

@@ -344,3 +344,23 @@ def test_validate_features_rejects_infinite(trained_schema: FeatureSchema) -> No
     new = pd.DataFrame({"age": [np.inf, 40.0], "city": ["Oslo", "Rome"]})
     with pytest.raises(DataValidationError, match=re.escape("column 'age': infinite value (e.g. inf)")):
         validate_features(new, trained_schema, RULES)
+
+
+def test_schema_differences_name_what_a_caller_of_the_served_version_would_notice() -> None:
+    served = FeatureSchema(
+        target="y", columns={"age": "numeric", "city": "categorical"}, classes=["no", "yes"]
+    )
+    same = FeatureSchema(
+        target="label", columns={"city": "categorical", "age": "numeric"}, classes=["no", "yes"]
+    )
+    other = FeatureSchema(
+        target="y", columns={"age": "categorical", "income": "numeric"}, classes=["a", "b", "c"]
+    )
+
+    assert same.differences_from(served) == []  # column order and the target's name do not matter to callers
+    assert other.differences_from(served) == [
+        "needs column 'income'",
+        "ignores column 'city'",
+        "takes column 'age' as categorical, not numeric",
+        "answers classes ['a', 'b', 'c'], not ['no', 'yes']",
+    ]
