@@ -16,6 +16,7 @@ from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
 from zenml.stack import Stack
 
 from core.reports import TITLES
+from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import last_line, make_multiclass_frame
 
 pytestmark = pytest.mark.store
@@ -336,12 +337,17 @@ def test_model_list_show_and_promote_put_an_earlier_version_back(cli: Cli) -> No
         if version.number != current.number and version.get_model_artifact("model") is not None
     ]
     other = servable[0]
+    # In this process (the command's one line for a refusal is checked with version 999 below).
+    from core.errors import ConfigError
+    from pipelines.execution import prepare_stack
+    from pipelines.model_versions import promote_version
+    from pipelines.run_config import load_pipeline_config
+
     empty = Client().create_model_version(DEMO_MODEL, name="nothing-trained")
-    refused = cli("model", "promote", "nothing-trained", "--reason", "oops", "--model-name", DEMO_MODEL)
-    assert refused.returncode == 1
-    assert last_line(refused.stderr) == (
-        f"error: model '{DEMO_MODEL}' version {empty.number} has no model artifact to serve"
-    )
+    deployment_config = load_pipeline_config("deployment", PROJECT_ROOT / "configs" / "deployment.yaml")
+    with pytest.raises(ConfigError) as refused:
+        promote_version(DEMO_MODEL, "nothing-trained", "oops", deployment_config, prepare_stack())
+    assert str(refused.value) == f"model '{DEMO_MODEL}' version {empty.number} has no model artifact to serve"
 
     unknown = cli("model", "promote", "999", "--reason", "typo", "--model-name", DEMO_MODEL)
     assert unknown.returncode == 1
