@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
 SearchMetric = Literal["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
 MetricName = Literal[SearchMetric, "f1"]
+METRIC_NAMES: tuple[str, ...] = get_args(MetricName)  # every metric a model version may carry
 
 
 class StrictModel(BaseModel):

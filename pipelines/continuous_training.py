@@ -4,9 +4,9 @@ and the loop that acts on the decision.
 Drift compares the batch's features with the production version's training data; quality scores the
 production version on the batch's labels. When either calls for it, `run_continuous_training` runs
 the training pipeline on the production version's data plus this batch, then the deployment pipeline
-if the new version was
-promoted: each is a plain static pipeline, so the loop runs on every orchestrator (ZenML's dynamic
-pipelines do not run on Airflow or Kubeflow). A scheduler (cron, CI, Airflow) runs the loop.
+if the new version was promoted: each is a plain static pipeline, so the loop runs on every
+orchestrator (ZenML's dynamic pipelines do not run on Airflow or Kubeflow). A scheduler (cron, CI,
+Airflow) runs the loop.
 """
 
 from __future__ import annotations

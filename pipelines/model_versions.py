@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any
 
 from zenml import log_metadata
 from zenml.client import Client
@@ -15,7 +15,7 @@ from zenml.enums import ModelStages
 
 from core.errors import ConfigError
 from core.promotion import promotion_lock
-from core.types import MetricName
+from core.types import METRIC_NAMES
 from core.validation import FeatureSchema
 from pipelines.deployment import run_deployment
 from pipelines.execution import ActiveStack
@@ -24,8 +24,6 @@ from pipelines.run_config import RunConfig
 from pipelines.summaries import DeploymentSummary
 from stacks.deployers import deployment_statuses
 from steps.promote import promotion_locks_folder
-
-METRICS: tuple[str, ...] = get_args(MetricName)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def _describe(model_name: str, version: Any) -> VersionDescription:
         version=str(version.number),
         stage=version.stage,
         created=version.created.isoformat(timespec="seconds"),
-        metrics={name: metadata[name] for name in METRICS if name in metadata},
+        metrics={name: metadata[name] for name in METRIC_NAMES if name in metadata},
         promotion=metadata.get("promotion"),
         manual_promotion=metadata.get("manual_promotion"),
         lineage=metadata.get("lineage"),

@@ -2,7 +2,7 @@
 held-out scores. Evidently's classification report is an artifact the dashboard shows; the scores
 become run metadata and, when configured, Prometheus metrics."""
 
-from typing import Annotated, Tuple
+from typing import Annotated, Any, Tuple
 
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
@@ -11,6 +11,7 @@ from zenml.types import HTMLString
 
 from core.modeling import prepare_features
 from core.quality import QualityConfig, QualityResult, assess_quality, classification_report_html
+from core.types import METRIC_NAMES
 from core.validation import FeatureSchema
 from stacks.prometheus.metrics import MonitoringConfig, export_quality_metrics
 from steps.version_artifacts import load_version_artifact
@@ -26,7 +27,8 @@ def check_model_quality(
     version = context.model
     schema: FeatureSchema = load_version_artifact("feature_schema")
     model = load_version_artifact("model")
-    held_out = {name: value for name, value in version.run_metadata.items() if isinstance(value, float)}
+    metadata: dict[str, Any] = version.run_metadata
+    held_out: dict[str, float] = {name: metadata[name] for name in METRIC_NAMES if name in metadata}
     features, labels = prepare_features(batch, schema), batch[schema.target]
     result = assess_quality(model, features, labels, held_out, quality)
     test_set = load_version_artifact("test_set")

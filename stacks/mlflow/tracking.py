@@ -98,6 +98,9 @@ def log_files(files: dict[str, bytes | str], folder: str | None = None) -> str |
     with tempfile.TemporaryDirectory() as directory:
         for name, content in files.items():
             path = Path(directory) / name
-            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
         mlflow.log_artifacts(directory, folder)
     return run_id
