@@ -5,7 +5,7 @@ when a deployment serves the model."""
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +40,7 @@ class VersionDescription:
     lineage: dict[str, Any] | None
 
     def as_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items()}
+        return asdict(self)
 
 
 def list_versions(model_name: str) -> list[VersionDescription]:
