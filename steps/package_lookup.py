@@ -1,25 +1,76 @@
-"""One scan of the installed distributions per process, not one per stored artifact (ZenML 0.98).
+"""ZenML's package lookup from one scan of the installed distributions per environment (ZenML 0.98).
 
 ZenML records which package each artifact's type comes from: its `_get_package_for_module` calls
 `importlib.metadata.packages_distributions()`, which reads the metadata of every installed
-distribution (about 0.4 s here), once for every artifact a step stores, ten times in a training
-run. The installed distributions do not change while a process runs, so here the mapping is read
-once and the answer is the same. Installed by importing the `steps` package, so it is in place in
-every process that runs steps, on every orchestrator.
+distribution (about 0.5 s here), once for every artifact a step stores, ten times in a training
+run. Here the mapping is read once and kept in ZenML's config folder, keyed by the interpreter and
+the modification times of the folders on `sys.path` (installing, upgrading or removing a
+distribution adds or renames a folder there, which changes its time), so a later process with the
+same distributions reads the answer instead of scanning again. The answers are ZenML's. Installed by
+importing the `steps` package, so it is in place in every process that runs steps, on every
+orchestrator.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
+import sys
+import tempfile
 from collections.abc import Mapping
 from importlib.metadata import packages_distributions
+from pathlib import Path
 
-from zenml.utils import source_utils
+from zenml.utils import io_utils, source_utils
+
+CACHE_FILE = "package-distributions.json"
+
+
+def environment_key() -> str:
+    """What the answer depends on: the interpreter and the state of every folder it finds packages in."""
+    parts = [sys.executable]
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{entry}:-")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def cache_path() -> Path:
+    return Path(io_utils.get_global_config_directory()) / CACHE_FILE
 
 
 @functools.cache
 def _distributions_by_top_level_module() -> Mapping[str, list[str]]:
-    return packages_distributions()
+    key, path = environment_key(), cache_path()
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached["key"] == key:
+            mapping: dict[str, list[str]] = cached["distributions"]
+            return mapping
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    mapping = dict(packages_distributions())
+    _write_atomically(path, {"key": key, "distributions": mapping})
+    return mapping
+
+
+def _write_atomically(path: Path, payload: object) -> None:
+    """Readers see the old file or the whole new one; a folder that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError:
+        return
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(payload, out)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def package_for_module(module_name: str) -> str | None:

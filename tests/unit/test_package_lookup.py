@@ -1,9 +1,13 @@
-"""steps/package_lookup.py: ZenML's package lookup answers the same, from one scan per process."""
+"""steps/package_lookup.py: ZenML's package lookup answers the same, from one scan per environment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
 from importlib.metadata import packages_distributions
+from pathlib import Path
 
 import pytest
 from zenml.utils import source_utils
@@ -28,19 +32,60 @@ def test_it_answers_as_zenml_does(module: str) -> None:
     assert package_lookup.package_for_module(module) == zenml_original(module)
 
 
-def test_many_lookups_read_the_installed_distributions_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    scans: list[int] = []
+@pytest.fixture
+def scans(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[int]]:
+    """Counts the scans of the installed distributions, with the cache file in `tmp_path`."""
+    counted: list[int] = []
 
-    def counted() -> Mapping[str, list[str]]:
-        scans.append(1)
+    def counting() -> Mapping[str, list[str]]:
+        counted.append(1)
         return packages_distributions()
 
-    monkeypatch.setattr(package_lookup, "packages_distributions", counted)
+    monkeypatch.setattr(package_lookup, "packages_distributions", counting)
+    monkeypatch.setattr(package_lookup, "cache_path", lambda: tmp_path / package_lookup.CACHE_FILE)
     package_lookup._distributions_by_top_level_module.cache_clear()
-    try:
-        answers = [package_lookup.package_for_module(module) for module in MODULES * 3]
-    finally:
-        package_lookup._distributions_by_top_level_module.cache_clear()
+    yield counted
+    package_lookup._distributions_by_top_level_module.cache_clear()
+
+
+def test_many_lookups_read_the_installed_distributions_once(scans: list[int]) -> None:
+    answers = [package_lookup.package_for_module(module) for module in MODULES * 3]
 
     assert len(scans) == 1
     assert answers[: len(MODULES)] == [zenml_original(module) for module in MODULES]
+
+
+def test_a_later_process_reads_the_answer_from_the_cache_file(scans: list[int]) -> None:
+    first = [package_lookup.package_for_module(module) for module in MODULES]
+    package_lookup._distributions_by_top_level_module.cache_clear()  # as a new process starts
+
+    assert [package_lookup.package_for_module(module) for module in MODULES] == first
+    assert len(scans) == 1
+
+
+def test_a_changed_environment_scans_again(scans: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    package_lookup.package_for_module("pandas")
+    package_lookup._distributions_by_top_level_module.cache_clear()
+    monkeypatch.setattr(package_lookup, "environment_key", lambda: "a distribution was installed since")
+
+    assert package_lookup.package_for_module("pandas") == zenml_original("pandas")
+    assert len(scans) == 2
+
+
+def test_installing_a_distribution_changes_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [str(site)])
+    before = package_lookup.environment_key()
+    (site / "newpkg-1.0.dist-info").mkdir()
+    os.utime(site, ns=(0, os.stat(site).st_mtime_ns + 1_000_000))  # as a later install would leave it
+
+    assert package_lookup.environment_key() != before
+
+
+def test_a_corrupt_cache_file_is_scanned_over(scans: list[int], tmp_path: Path) -> None:
+    (tmp_path / package_lookup.CACHE_FILE).write_text("{not json", encoding="utf-8")
+
+    assert package_lookup.package_for_module("yaml") == zenml_original("yaml")
+    assert len(scans) == 1
+    assert json.loads((tmp_path / package_lookup.CACHE_FILE).read_text(encoding="utf-8"))["key"]
