@@ -79,13 +79,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-stacks-") as scratch:
+        Path(scratch).chmod(0o755)  # PostgreSQL runs as its own account when we are root
         env = {
             **os.environ,
             "ZENML_CONFIG_PATH": str(Path(scratch) / "zenml"),
             "MLOPS_SERVERS_DIR": str(Path(scratch) / "servers"),
             **{
-                f"LOCAL_{name}_URL": f"http://127.0.0.1:{_free_port()}"
-                for name in ("S3", "MLFLOW", "ZENML", "AIRFLOW")
+                f"LOCAL_{name}_URL": f"{scheme}://127.0.0.1:{_free_port()}"
+                for name, scheme in (
+                    ("S3", "http"),
+                    ("POSTGRES", "postgresql"),
+                    ("MLFLOW", "http"),
+                    ("ZENML", "http"),
+                    ("AIRFLOW", "http"),
+                )
             },
         }
         _run([sys.executable, "run.py", "servers", "up", "s3", "mlflow", "zenml", "airflow"], env)

@@ -14,7 +14,7 @@ import requests
 
 from stacks.servers.config import ServerConfig, ServersConfig
 from stacks.servers.credentials import Credentials
-from stacks.servers.processes import ServerError, ServerState, answers, spawn, tail, terminate_groups
+from stacks.servers.processes import ServerError, ServerState, spawn, tail, terminate_groups
 
 PROBE_INTERVAL_SECONDS = 0.5
 BIN = Path(sys.executable).parent  # the project environment's commands (mlflow, moto_server, uv, zenml)
@@ -28,6 +28,7 @@ class Launch:
     commands: list[list[str]]
     env: dict[str, str]
     after_start: Callable[[], None] | None = field(default=None)
+    user: str | None = None  # the account to run them as (a database that refuses root)
 
 
 class Server(ABC):
@@ -66,6 +67,7 @@ class Server(ABC):
         terminate_groups(state.processes(), self.servers.stop_timeout_seconds)
 
     def ready(self) -> bool:
+        """The server answers (a database server overrides this with its own protocol's probe)."""
         try:
             return self.is_ready(requests.get(self.ready_url, timeout=2))
         except requests.RequestException:
@@ -95,12 +97,12 @@ class ProcessServer(Server):
 
     def start(self, credentials: Credentials) -> ServerState:
         """Launch the server, wait until it is ready; whatever was started is stopped on failure."""
-        if answers(self.ready_url):
+        if self.ready():
             raise ServerError(
                 f"{self.name}: something else already answers on {self.url}; stop it or change the URL"
             )
         launch = self.launch(credentials)
-        processes = [spawn(command, launch.env, self.log) for command in launch.commands]
+        processes = [spawn(command, launch.env, self.log, launch.user) for command in launch.commands]
         state = ServerState.of(self.name, self.url, processes, self.log)
         try:
             self.wait_ready(state)

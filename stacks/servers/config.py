@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import field_validator
@@ -17,14 +18,15 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "servers.yaml"
 class ServerConfig(StrictModel):
     """What every server has: the URL it answers on (it binds to the URL's host)."""
 
+    scheme: ClassVar[str] = "http"
     url: str
 
     @field_validator("url")
     @classmethod
     def _url_with_port(cls, url: str) -> str:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname or not parts.port:
-            raise ValueError(f"'{url}' must be http://HOST:PORT")
+        if parts.scheme != cls.scheme or not parts.hostname or not parts.port or parts.path.strip("/"):
+            raise ValueError(f"'{url}' must be {cls.scheme}://HOST:PORT")
         return url.rstrip("/")
 
     @property
@@ -59,6 +61,25 @@ class AirflowServerConfig(ServerConfig):
     dag_refresh_seconds: int = 5
 
 
+class DatabaseServerConfig(ServerConfig):
+    """A database server: the account the stacks and sources use, and the databases it owns."""
+
+    user: str = "mlops"
+    databases: list[str]
+
+
+class PostgresServerConfig(DatabaseServerConfig):
+    scheme = "postgresql"
+
+
+class MySQLServerConfig(DatabaseServerConfig):
+    scheme = "mysql"
+
+
+class RedisServerConfig(ServerConfig):
+    scheme = "redis"
+
+
 class ServersConfig(StrictModel):
     run_folder: Path
     startup_timeout_seconds: float
@@ -69,6 +90,9 @@ class ServersConfig(StrictModel):
     mlflow: MLflowServerConfig
     zenml: ServerConfig
     airflow: AirflowServerConfig
+    postgres: PostgresServerConfig
+    mysql: MySQLServerConfig
+    redis: RedisServerConfig
 
 
 def load_servers_config(path: Path = DEFAULT_CONFIG) -> ServersConfig:

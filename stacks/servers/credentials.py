@@ -7,7 +7,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,21 @@ class Credentials:
     mlflow_flask_secret_key: str
     azure_account: str
     azure_key: str
+    # Added later: a run folder from before them gets them generated on its next load.
+    postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    mysql_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
 
 def load_or_create_credentials(folder: Path) -> Credentials:
     """The run folder's credentials, generated (readable by the owner only) on first use."""
     path = folder / "credentials.json"
     if path.is_file():
-        return Credentials(**json.loads(path.read_text(encoding="utf-8")))
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        credentials = Credentials(**stored)
+        if set(stored) != {item.name for item in fields(Credentials)}:
+            _write_private(path, credentials)
+        return credentials
     credentials = Credentials(
         aws_access_key_id=f"AKIA{secrets.token_hex(8).upper()}",
         aws_secret_access_key=secrets.token_urlsafe(30),
@@ -40,15 +48,20 @@ def load_or_create_credentials(folder: Path) -> Credentials:
         azure_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(asdict(credentials), out)
+    _write_private(path, credentials)
     return credentials
 
 
+def _write_private(path: Path, credentials: Credentials) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(asdict(credentials), out)
+
+
 def zenml_secrets(credentials: Credentials, config: ServersConfig) -> dict[str, dict[str, Any]]:
-    """The ZenML secrets the stacks name: `local_s3` (S3 artifact stores), `local_mlflow` (the
-    tracker), `local_azure` (the Azure artifact store, in the shape ZenML's Azure secret expects)."""
+    """The ZenML secrets the stacks and sources name: `local_s3` (S3 artifact stores),
+    `local_mlflow` (the tracker), `local_azure` (the Azure artifact store, in the shape ZenML's Azure
+    secret expects), and `local_postgres`, `local_mysql`, `local_redis` (a source's `secret:`)."""
     return {
         "local_s3": {
             "aws_access_key_id": credentials.aws_access_key_id,
@@ -56,6 +69,9 @@ def zenml_secrets(credentials: Credentials, config: ServersConfig) -> dict[str, 
         },
         "local_mlflow": {"username": credentials.mlflow_username, "password": credentials.mlflow_password},
         "local_azure": {"connection_string": azure_connection_string(credentials, config.azure)},
+        "local_postgres": {"username": config.postgres.user, "password": credentials.postgres_password},
+        "local_mysql": {"username": config.mysql.user, "password": credentials.mysql_password},
+        "local_redis": {"password": credentials.redis_password},
     }
 
 

@@ -1,4 +1,4 @@
-"""MLflow's tracking server with basic auth, its runs in SQLite and its artifacts in the S3 server."""
+"""MLflow's tracking server with basic auth, its runs in PostgreSQL and its artifacts in the S3 server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from stacks.servers.credentials import Credentials, aws_environment
 class MLflowServer(ProcessServer):
     name = "mlflow"
     ready_path = "/health"
-    needs = ("s3",)  # its artifacts live in the S3 server
+    needs = ("s3", "postgres")  # its artifacts live in the S3 server, its runs in PostgreSQL
 
     @property
     def config(self) -> MLflowServerConfig:
@@ -34,9 +34,23 @@ class MLflowServer(ProcessServer):
             "MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
             "MLFLOW_AUTH_ADMIN_PASSWORD": credentials.mlflow_password,
             "MLFLOW_FLASK_SERVER_SECRET_KEY": credentials.mlflow_flask_secret_key,
+            # From the environment, not the command line, which every user of the machine can read.
+            "MLFLOW_BACKEND_STORE_URI": self._backend_store_uri(credentials),
         }
         command = [str(BIN / "mlflow"), "server", "--host", self.config.host, "--port", str(self.config.port)]
         command += ["--workers", str(self.config.workers)]
-        command += ["--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}"]
         command += ["--artifacts-destination", self.config.artifacts_destination, "--app-name", "basic-auth"]
         return Launch(commands=[command], env=env)
+
+    def _backend_store_uri(self, credentials: Credentials) -> str:
+        from sqlalchemy.engine import URL
+
+        postgres = self.servers.postgres
+        return URL.create(
+            "postgresql+psycopg",
+            username=postgres.user,
+            password=credentials.postgres_password,
+            host=postgres.host,
+            port=postgres.port,
+            database="mlflow",
+        ).render_as_string(hide_password=False)

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-import requests
 
 from core.errors import UserFacingError
 
@@ -76,8 +75,9 @@ def write_states(path: Path, states: dict[str, ServerState]) -> None:
     temporary.replace(path)
 
 
-def spawn(command: list[str], env: dict[str, str], log: Path) -> psutil.Process:
-    """Start a process in its own session (so its children stop with it), output appended to `log`."""
+def spawn(command: list[str], env: dict[str, str], log: Path, user: str | None = None) -> psutil.Process:
+    """Start a process in its own session (so its children stop with it), output appended to `log`,
+    as `user` when given."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -87,17 +87,35 @@ def spawn(command: list[str], env: dict[str, str], log: Path) -> psutil.Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            user=user,
+            group=user,
         )
     return psutil.Process(process.pid)
 
 
-def run_setup(command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None) -> None:
-    """A one-time set-up command (install, migrate, a daemon's start); output to `log`, a failure names it."""
+def run_setup(
+    command: list[str],
+    log: Path,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+    stdin: str | None = None,
+) -> None:
+    """A one-time set-up command (install, migrate, a daemon's start); output to `log`, a failure
+    names it. Run as `user` when given, with `stdin` as its input (how a password is passed)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         try:
             result = subprocess.run(
-                command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout, check=False
+                command,
+                input=stdin.encode() if stdin is not None else None,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=timeout,
+                check=False,
+                user=user,
+                group=user,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise ServerError(f"set-up `{' '.join(command[:3])} ...` failed: {error}; see {log}") from None
@@ -128,14 +146,6 @@ def terminate_groups(processes: list[psutil.Process], timeout: float) -> None:
         except psutil.NoSuchProcess:
             continue
     psutil.wait_procs(alive, timeout=timeout)
-
-
-def answers(url: str) -> bool:
-    """Something answers at `url` (any status below 500)."""
-    try:
-        return requests.get(url, timeout=2).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def tail(log: Path, lines: int = 15) -> str:

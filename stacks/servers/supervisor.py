@@ -20,13 +20,19 @@ from stacks.servers.config import ServersConfig
 from stacks.servers.credentials import Credentials, load_or_create_credentials, store_secrets
 from stacks.servers.gcs import GCSServer
 from stacks.servers.mlflow import MLflowServer
-from stacks.servers.processes import ServerState, answers, read_states, write_states
+from stacks.servers.mysql import MySQLServer
+from stacks.servers.postgres import PostgresServer
+from stacks.servers.processes import ServerState, read_states, write_states
+from stacks.servers.redis import RedisServer
 from stacks.servers.s3 import S3Server
 from stacks.servers.zenml import ZenMLServer
 
 # Start order: a server comes after those it needs.
 SERVERS: tuple[type[Server], ...] = (
     S3Server,
+    PostgresServer,
+    MySQLServer,
+    RedisServer,
     GCSServer,
     AzureServer,
     MLflowServer,
@@ -131,7 +137,7 @@ class LocalServers:
                     name=state.name,
                     url=state.url,
                     running=bool(alive) and len(alive) == len(state.pids),
-                    answering=answers(state.url + self._servers[state.name].ready_path),
+                    answering=self._servers[state.name].ready(),
                     pids=[process.pid for process in alive],
                     log=state.log,
                 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,14 +43,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+SCHEMES = {"postgres": "postgresql", "mysql": "mysql", "redis": "redis"}  # the others: http
+
+
 def servers_env(root: Path, *servers: str) -> dict[str, str]:
-    """The environment for `run.py servers ...` and the stacks in a ZenML config and run folder
-    under `root`, each named server on a free 127.0.0.1 port (LOCAL_<NAME>_URL)."""
+    """The environment for `run.py servers ...` and the stacks in a ZenML config under `root` and a
+    run folder of their own, each named server on a free 127.0.0.1 port (LOCAL_<NAME>_URL).
+
+    The run folder is one the database servers' accounts can enter (they refuse to run as root, and
+    pytest's folders are the owner's only); it is removed when the tests end.
+    """
+    run_folder = Path(tempfile.mkdtemp(prefix="mlops-template-servers-"))
+    run_folder.chmod(0o755)
+    atexit.register(shutil.rmtree, run_folder, ignore_errors=True)
     return {
         **os.environ,
         "ZENML_CONFIG_PATH": str(root / "zenml"),
-        "MLOPS_SERVERS_DIR": str(root / "servers"),
-        **{f"LOCAL_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in servers},
+        "MLOPS_SERVERS_DIR": str(run_folder),
+        **{
+            f"LOCAL_{name.upper()}_URL": f"{SCHEMES.get(name, 'http')}://127.0.0.1:{free_port()}"
+            for name in servers
+        },
     }
 
 

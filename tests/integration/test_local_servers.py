@@ -16,8 +16,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
+import psycopg
 import pytest
 import requests
 
@@ -116,7 +118,7 @@ def _recorded_processes(servers: Servers) -> list[psutil.Process]:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    env = servers_env(tmp_path_factory.mktemp("local-servers"), "s3", "mlflow", "zenml")
+    env = servers_env(tmp_path_factory.mktemp("local-servers"), "s3", "postgres", "mlflow", "zenml")
     servers = Servers(
         env,
         Path(env["MLOPS_SERVERS_DIR"]),
@@ -124,7 +126,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         env["LOCAL_MLFLOW_URL"],
         env["LOCAL_ZENML_URL"],
     )
-    started = servers.cli("servers", "up", "s3", "mlflow", "zenml", timeout=900)
+    started = servers.cli("servers", "up", "s3", "mlflow", "zenml", timeout=900)  # PostgreSQL: MLflow's
     try:
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         yield servers
@@ -137,6 +139,7 @@ def test_servers_are_up_and_bound_to_loopback_only(servers: Servers) -> None:
     assert status.returncode == 0, status.stdout + status.stderr
     assert [line.split()[:2] for line in status.stdout.splitlines()] == [
         ["s3", "up"],
+        ["postgres", "up"],
         ["mlflow", "up"],
         ["zenml", "up"],
     ]
@@ -147,7 +150,8 @@ def test_servers_are_up_and_bound_to_loopback_only(servers: Servers) -> None:
         if connection.status == psutil.CONN_LISTEN
     ]
     assert {address.port for address in listening} >= {
-        int(url.rsplit(":", 1)[1]) for url in (servers.s3_url, servers.mlflow_url, servers.zenml_url)
+        int(url.rsplit(":", 1)[1])
+        for url in (servers.s3_url, servers.mlflow_url, servers.zenml_url, servers.env["LOCAL_POSTGRES_URL"])
     }
     assert {address.ip for address in listening} == {"127.0.0.1"}
 
@@ -179,6 +183,16 @@ def test_training_lands_in_the_s3_store_the_tracking_server_and_the_dashboard(se
     assert any(metric["key"] == "test_accuracy" for metric in run["data"]["metrics"])
     mlflow_objects = servers.s3().list_objects_v2(Bucket="mlflow-artifacts")  # type: ignore[attr-defined]
     assert mlflow_objects["KeyCount"] > 0
+    postgres = urlsplit(servers.env["LOCAL_POSTGRES_URL"])
+    with psycopg.connect(
+        host=postgres.hostname,
+        port=postgres.port,
+        user="mlops",
+        password=credentials["postgres_password"],
+        dbname="mlflow",
+    ) as connection:  # the tracking server's backend store is the PostgreSQL server
+        stored = connection.execute("SELECT status FROM runs WHERE run_uuid = %s", (run_id,)).fetchall()
+    assert stored == [("FINISHED",)]
 
     # Dashboard: the server's API (what the dashboard shows) has the run, completed, and the version.
     runs = requests.get(f"{servers.zenml_url}/api/v1/runs", params={"size": 10}, timeout=30).json()["items"]
@@ -290,7 +304,7 @@ def test_servers_down_stops_exactly_what_up_started(servers: Servers) -> None:
     assert processes
     stopped = servers.cli("servers", "down", timeout=300)
     assert stopped.returncode == 0, stopped.stderr[-3000:]
-    assert last_line(stopped.stdout) == "stopped: zenml, mlflow, s3"
+    assert last_line(stopped.stdout) == "stopped: zenml, mlflow, postgres, s3"
     time.sleep(1)
     assert [
         process.pid for process in processes if process.is_running() and process.status() != "zombie"

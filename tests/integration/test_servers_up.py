@@ -29,7 +29,7 @@ class _Squatter(BaseHTTPRequestHandler):
 @pytest.fixture
 def s3_port_taken(tmp_path: Path) -> Iterator[dict[str, str]]:
     """The servers' environment, with something else answering on the S3 server's URL."""
-    env = servers_env(tmp_path, "s3", "mlflow", "gcs")
+    env = servers_env(tmp_path, "s3", "postgres", "mlflow", "gcs")
     port = int(env["LOCAL_S3_URL"].rsplit(":", 1)[1])
     squatter = ThreadingHTTPServer(("127.0.0.1", port), _Squatter)
     threading.Thread(target=squatter.serve_forever, daemon=True).start()
@@ -52,12 +52,12 @@ def test_a_server_that_cannot_start_fails_up_and_what_started_is_stopped_by_down
         f"error: s3: something else already answers on {env['LOCAL_S3_URL']}; stop it or change the URL"
     )
     state = json.loads((Path(env["MLOPS_SERVERS_DIR"]) / "state.json").read_text())
-    assert list(state) == ["gcs"]  # MLflow needs S3 and never started; the GCS emulator did
-    gcs_pids = state["gcs"]["pids"]
+    assert list(state) == ["postgres", "gcs"]  # MLflow needs S3 and never started; the others did
+    gcs_pids = state["gcs"]["pids"] + state["postgres"]["pids"]
     assert all(psutil.pid_exists(pid) for pid in gcs_pids)
 
     stopped = run_cli("servers", "down", env=env, timeout=120)
 
     assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stdout.strip() == "stopped: gcs"
+    assert stopped.stdout.strip() == "stopped: gcs, postgres"
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in gcs_pids)
