@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -47,17 +49,27 @@ class ParquetSource(StrictModel):
     """The file, relative to the working directory or absolute."""
 
 
+SqlValue = str | int | float | bool | None
+
+
 class SqlSource(StrictModel):
-    """A query through SQLAlchemy; `$VAR` in the URL is read from the environment when read.
+    """A query through SQLAlchemy. The password comes from the environment (`$VAR` in the URL, read
+    when the query runs) or from a ZenML secret (`secret`), never from the config file.
 
     Write `$PGPASSWORD`, not the braced form, which ZenML would substitute into the stored config.
     """
 
     kind: Literal["sql"]
     url: str
-    """SQLAlchemy URL, e.g. postgresql+psycopg://reader:$PGPASSWORD@db.example.com/sales."""
+    """SQLAlchemy URL, e.g. postgresql+psycopg://reader:$PGPASSWORD@db.example.com/sales
+    (mysql+pymysql://... for MySQL and MariaDB)."""
     query: str
-    """The SQL query whose rows are the data."""
+    """The SQL query whose rows are the data; `:name` marks a parameter."""
+    params: dict[str, SqlValue] = Field(default_factory=dict)
+    """Values of the query's `:name` parameters, bound by the driver, never pasted into the SQL."""
+    secret: str | None = None
+    """A ZenML secret whose `username` and `password` replace the URL's (`servers up` stores
+    `local_postgres` and `local_mysql`)."""
 
 
 class HttpSource(StrictModel):
@@ -153,8 +165,17 @@ def describe_source(source: Source) -> str:
     raise AssertionError(source)
 
 
-def load_source(source: Source) -> pd.DataFrame:
-    """Load the whole data set; raises `DataSourceError` with the source's name on any failure."""
+@dataclass(frozen=True)
+class Login:
+    """A database account from a secret store, for a source whose config names none."""
+
+    username: str | None
+    password: str | None
+
+
+def load_source(source: Source, login: Login | None = None) -> pd.DataFrame:
+    """Load the whole data set; raises `DataSourceError` with the source's name on any failure.
+    `login` (a SQL source's `secret`, looked up by the caller) replaces the URL's account."""
     match source:
         case DemoSource():
             frame = _load_demo(source)
@@ -163,7 +184,7 @@ def load_source(source: Source) -> pd.DataFrame:
         case ParquetSource():
             frame = _read_parquet_file(source.path)
         case SqlSource():
-            frame = _read_sql(source)
+            frame = _read_sql(source, login)
         case HttpSource():
             frame = _read_http(source)
         case ArtifactsSource():
@@ -269,25 +290,63 @@ def _hide_password(url: str) -> str:
         return "(unparseable URL)"
 
 
-def _read_sql(source: SqlSource) -> pd.DataFrame:
+def _read_sql(source: SqlSource, login: Login | None) -> pd.DataFrame:
     import sqlalchemy
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    url = os.path.expandvars(source.url)
     label = describe_source(source)
+    unset = sorted(set(re.findall(r"\$(\w+)", source.url)) - set(os.environ))
+    if unset:
+        raise DataSourceError(f"{label}: environment variable(s) {', '.join(unset)} not set")
     try:
+        url = make_url(os.path.expandvars(source.url))
+        if login is not None:
+            url = url.set(username=login.username or url.username, password=login.password or url.password)
         engine = sqlalchemy.create_engine(url)
-    except (ArgumentError, ImportError) as error:
-        raise DataSourceError(f"{label}: cannot use this URL: {error}") from None
+    except (ArgumentError, ImportError, ValueError) as error:
+        raise DataSourceError(f"{label}: cannot use this URL: {_without(str(error), source)}") from None
+    password = url.password
+
+    def reason(error: SQLAlchemyError) -> str:
+        text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return text.replace(str(password), "***") if password else text
+
     try:
-        with engine.connect() as connection:
-            frame = pd.read_sql_query(sqlalchemy.text(source.query), connection)
+        query = sqlalchemy.text(source.query).bindparams(**source.params)
+    except ArgumentError as error:  # a parameter the query does not have
+        engine.dispose()
+        raise DataSourceError(f"{label}: `params`: {error}") from None
+    try:
+        connection = engine.connect()
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise DataSourceError(f"{label}: query failed: {reason}") from None
+        engine.dispose()
+        raise DataSourceError(
+            f"{label}: cannot connect: {reason(error)}; check that the server is up and the account "
+            "(the URL, its $VARIABLES or the source's `secret`)"
+        ) from None
+    try:
+        frame = pd.read_sql_query(query, connection)
+    except SQLAlchemyError as error:
+        raise DataSourceError(
+            f"{label}: query failed: {reason(error)}; check the source's `query` and `params`"
+        ) from None
     finally:
+        connection.close()
         engine.dispose()
     return frame
+
+
+def _without(text: str, source: SqlSource) -> str:
+    """`text` without the URL's expanded password, should a driver's message repeat it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(os.path.expandvars(source.url)).password
+    except ArgumentError:
+        return "(unparseable URL)"
+    return text.replace(str(password), "***") if password else text
 
 
 def _read_http(source: HttpSource) -> pd.DataFrame:

@@ -259,7 +259,39 @@ def test_failing_sql_query_names_source_and_reason(sqlite_dir: Path, monkeypatch
     source = SqlSource(kind="sql", url="sqlite:///$DBDIR/x.db", query="SELECT * FROM customers")
     with pytest.raises(DataSourceError) as caught:
         load_source(source)
-    assert str(caught.value) == "SQL source 'sqlite:///$DBDIR/x.db': query failed: no such table: customers"
+    assert str(caught.value) == (
+        "SQL source 'sqlite:///$DBDIR/x.db': query failed: no such table: customers; "
+        "check the source's `query` and `params`"
+    )
+
+
+def test_sql_params_are_bound_not_pasted(sqlite_dir: Path) -> None:
+    url = f"sqlite:///{sqlite_dir / 'x.db'}"
+    query = "SELECT age FROM people WHERE target = :label AND age >= :youngest"
+    chosen = SqlSource(kind="sql", url=url, query=query, params={"label": "y", "youngest": 30})
+    injected = SqlSource(kind="sql", url=url, query=query, params={"label": "y' OR '1'='1", "youngest": 0})
+
+    assert load_source(chosen)["age"].tolist() == [31]
+    with pytest.raises(DataSourceError, match="has a header but no rows"):  # the quote is a value
+        load_source(injected)
+
+
+def test_sql_param_the_query_lacks_is_named(sqlite_dir: Path) -> None:
+    source = SqlSource(
+        kind="sql", url=f"sqlite:///{sqlite_dir / 'x.db'}", query="SELECT * FROM people", params={"limit": 5}
+    )
+    with pytest.raises(DataSourceError, match=re.escape("`params`: This text() construct doesn't define")):
+        load_source(source)
+
+
+def test_sql_url_with_an_unset_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_PASSWORD", raising=False)
+    source = SqlSource(kind="sql", url="postgresql+psycopg://u:$NO_SUCH_PASSWORD@db/app", query="SELECT 1")
+    with pytest.raises(DataSourceError) as caught:
+        load_source(source)
+    assert str(caught.value) == (
+        "SQL source 'postgresql+psycopg://u:***@db/app': environment variable(s) NO_SUCH_PASSWORD not set"
+    )
 
 
 def test_sql_query_without_rows(sqlite_dir: Path) -> None:
