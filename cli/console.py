@@ -115,6 +115,8 @@ def print_batch_inference_summary(summary: BatchInferenceSummary) -> None:
     _drift_rows(table, summary.drift)
     table.add_row("scored by", summary.scored_by)
     table.add_row("predictions", summary.predictions_path)
+    if summary.stream_entries:
+        table.add_row("stream", summary.stream_entries)
     console.print(table)
     console.print("The drift report is the run's `drift_report` artifact in the ZenML dashboard.")
 
@@ -135,6 +137,8 @@ def print_continuous_training_summary(summary: ContinuousTrainingSummary) -> Non
         "retrain", f"[yellow]yes ({summary.decision.reason})[/]" if summary.decision.retrain else "no"
     )
     table.add_row("reason", summary.decision.explanation)
+    if summary.stream_entries:
+        table.add_row("stream", summary.stream_entries)
     console.print(table)
     console.print(
         "The drift and quality reports are the run's `drift_report` and `quality_report` artifacts."

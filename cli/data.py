@@ -9,7 +9,13 @@ import typer
 
 
 def simulate(
-    out: Annotated[Path, typer.Option(help="Where to write the batch (.csv or .parquet).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the batch (.csv or .parquet).")] = None,
+    stream: Annotated[
+        str | None, typer.Option(help="Or append the batch to this stream, one JSON record per entry.")
+    ] = None,
+    stream_url: Annotated[
+        str, typer.Option(help="The stream's server: redis://:PASSWORD@HOST:PORT/DB ($VAR read when used).")
+    ] = "redis://127.0.0.1:6380/0",
     drift: Annotated[
         float, typer.Option(help="Shift of every feature in standard deviations: 0 clean, 1.0 drifted.")
     ] = 0.0,
@@ -23,10 +29,28 @@ def simulate(
     ] = True,
 ) -> None:
     """Write a seeded batch from the demo data, clean, shifted or mislabeled, for the drift loop."""
+    from core.errors import ConfigError
     from core.scoring import write_table
     from core.simulate import simulate_batch
 
+    if (out is None) == (stream is None):
+        raise ConfigError("simulate: give one of --out PATH or --stream NAME")
     batch = simulate_batch(drift=drift, rows=rows, seed=seed, labeled=labeled, label_noise=label_noise)
-    write_table(batch, out)
     noise = f", label noise {label_noise}" if label_noise else ""
-    typer.echo(f"{len(batch)} rows (drift {drift}{noise}, seed {seed}) written to {out}")
+    if out is not None:
+        write_table(batch, out)
+        typer.echo(f"{len(batch)} rows (drift {drift}{noise}, seed {seed}) written to {out}")
+        return
+    from core.sources import StreamSource, describe_source
+    from stacks.streams.readers import open_stream
+
+    if not stream_url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"--stream-url '{stream_url}': must start with redis:// or rediss://")
+    source = StreamSource(kind="stream", url=stream_url, stream=str(stream))
+    writer = open_stream(source)
+    try:
+        first, last = writer.append(batch)
+    finally:
+        writer.close()
+    where = f"{describe_source(source)}: entries {first} .. {last}"
+    typer.echo(f"{len(batch)} rows (drift {drift}{noise}, seed {seed}) appended to {where}")

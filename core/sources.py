@@ -91,6 +91,41 @@ class HttpSource(StrictModel):
         return url
 
 
+class StreamSource(StrictModel):
+    """Records from a stream, read through a consumer group: up to `max_records`, or what arrived
+    until the stream has been idle for `idle_seconds`. Entries are acknowledged only after the run
+    that used them succeeded, so a failed or killed run's entries are read again by the next run.
+
+    Redis Streams today (`redis://`); each entry holds one record as a JSON object in `field`.
+    Only the ingest step can read it (it needs the stream's client); `load_source` refuses it.
+    """
+
+    kind: Literal["stream"]
+    url: str
+    """The stream server, e.g. redis://:$REDIS_PASSWORD@127.0.0.1:6380/0 (`$VAR` read when used)."""
+    stream: str
+    """The stream's name (its key)."""
+    group: str = "mlops-template"
+    """The consumer group: each group reads every entry once."""
+    consumer: str = "mlops-template"
+    """This reader in the group; its unacknowledged entries are read first, by the next run."""
+    field: str = "record"
+    """The entry field holding the record's JSON object."""
+    max_records: int = Field(default=10_000, gt=0)
+    """Most records one run reads."""
+    idle_seconds: float = Field(default=2.0, gt=0)
+    """Stop reading once no new entry has arrived for this long."""
+    secret: str | None = None
+    """A ZenML secret whose `password` (and `username`) replace the URL's (`local_redis`)."""
+
+    @field_validator("url")
+    @classmethod
+    def _redis_only(cls, url: str) -> str:
+        if not url.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss:// (Redis Streams)")
+        return url
+
+
 class ArtifactsSource(StrictModel):
     """Data frames stored as ZenML artifact versions, stacked: how continuous training hands the
     reference data plus the new batch to the training pipeline, with lineage, on any stack.
@@ -104,7 +139,7 @@ class ArtifactsSource(StrictModel):
 
 
 Source = Annotated[
-    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource | ArtifactsSource,
+    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource | StreamSource | ArtifactsSource,
     Field(discriminator="kind"),
 ]
 
@@ -113,7 +148,7 @@ class DataConfig(StrictModel):
     """Where a pipeline reads its rows; `target`, the label column, passes through batch inference."""
 
     source: Source
-    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http
+    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http, stream
     (`--data PATH` replaces it)."""
     target: str | None = None
     """The label column; batch inference passes it through when the batch has it."""
@@ -158,6 +193,8 @@ def describe_source(source: Source) -> str:
             return f"data file '{path}'"
         case SqlSource(url=url):
             return f"SQL source '{_hide_password(url)}'"
+        case StreamSource(url=url, stream=stream):
+            return f"stream '{stream}' on '{_hide_password(url)}'"
         case HttpSource(url=url):
             return f"URL '{url}'"
         case ArtifactsSource(ids=ids):
@@ -187,8 +224,8 @@ def load_source(source: Source, login: Login | None = None) -> pd.DataFrame:
             frame = _read_sql(source, login)
         case HttpSource():
             frame = _read_http(source)
-        case ArtifactsSource():
-            raise ConfigError(f"{describe_source(source)}: read by the ingest step from the ZenML store")
+        case StreamSource() | ArtifactsSource():
+            raise ConfigError(f"{describe_source(source)}: read by the ingest step, not `load_source`")
     check_frame(frame, source)
     return frame
 

@@ -11,6 +11,7 @@ from core.validation import ValidationConfig
 from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
 from pipelines.parameters import BatchInferenceParameters
 from pipelines.run_config import RunConfig
+from pipelines.stream_entries import acknowledge_entries
 from pipelines.summaries import BatchInferenceSummary
 from stacks.prometheus.metrics import MonitoringConfig
 from steps.check_drift import check_data_drift
@@ -50,6 +51,7 @@ def run_batch_inference(
         monitoring=params.monitoring,
     )
     metadata = run.run_metadata
+    acknowledged = acknowledge_entries(params.data.source, run)
     return BatchInferenceSummary(
         run_name=run.name,
         stack=stack.name,
@@ -58,4 +60,5 @@ def run_batch_inference(
         drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
         predictions_path=str(metadata["predictions_path"]),
         scored_by=str(metadata["scored_by"]),
+        stream_entries=acknowledged,
     )

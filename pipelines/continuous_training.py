@@ -27,6 +27,7 @@ from pipelines.deployment import run_deployment
 from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
 from pipelines.parameters import ContinuousTrainingParameters, TrainingParameters
 from pipelines.run_config import RunConfig, retraining_configs
+from pipelines.stream_entries import acknowledge_entries
 from pipelines.summaries import ContinuousTrainingSummary, TrainingSummary
 from pipelines.training import run_training
 from stacks.prometheus.metrics import MonitoringConfig
@@ -84,7 +85,7 @@ def run_continuous_training(
         not_redeployed_because=None,
     )
     if not decision.retrain:
-        return summary
+        return replace(summary, stream_entries=acknowledge_entries(params.data.source, run))
     batch = run.steps["validate_new_batch"].outputs["batch"][0]
     training = run_training(_on_reference_and_batch(training_config, version, batch, params), stack)
     log_metadata(
@@ -94,10 +95,16 @@ def run_continuous_training(
     summary = replace(summary, training=training)
     reason = _why_not_redeploy(training, params.redeploy)
     if reason is not None:
-        return replace(summary, not_redeployed_because=reason)
+        return replace(
+            summary,
+            not_redeployed_because=reason,
+            stream_entries=acknowledge_entries(params.data.source, run),
+        )
     deployment = run_deployment(deployment_config, stack)
     log_metadata(metadata={"redeployed_url": deployment.prediction_url}, run_id_name_or_prefix=run.id)
-    return replace(summary, deployment=deployment)
+    return replace(
+        summary, deployment=deployment, stream_entries=acknowledge_entries(params.data.source, run)
+    )
 
 
 def _on_reference_and_batch(

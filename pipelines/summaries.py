@@ -43,6 +43,7 @@ class BatchInferenceSummary:
     drift: DriftResult
     predictions_path: str
     scored_by: str
+    stream_entries: str | None = None  # what was acknowledged, for a stream source
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ContinuousTrainingSummary:
     training: TrainingSummary | None
     deployment: DeploymentSummary | None
     not_redeployed_because: str | None
+    stream_entries: str | None = None  # what was acknowledged, for a stream source
 
 
 def summarize_training(run: Any, stack: str) -> TrainingSummary:

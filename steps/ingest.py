@@ -1,39 +1,59 @@
 """Ingest: read the configured source. Never cached, because the source may have changed."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
-from zenml import log_metadata, step
+from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 
 from core.errors import DataSourceError
 from core.lineage import data_fingerprint
-from core.sources import ArtifactsSource, DataConfig, Login, Source, SqlSource, describe_source, load_source
+from core.sources import (
+    ArtifactsSource,
+    DataConfig,
+    Login,
+    Source,
+    SqlSource,
+    StreamSource,
+    check_frame,
+    describe_source,
+    load_source,
+)
 from steps.materializers import HashedDataFrameMaterializer
+
+STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run read (acknowledged on success)
 
 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
 def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
     source = data.source
+    streams: list[dict[str, Any]] = []
     if isinstance(source, ArtifactsSource):
-        frame = _load_artifacts(source)
+        frame, streams = _load_artifacts(source)
+    elif isinstance(source, StreamSource):
+        frame, read = _read_stream(source)
+        streams = [read]
+        log_metadata(
+            metadata={STREAM_ENTRIES: read}, run_id_name_or_prefix=get_step_context().pipeline_run.id
+        )
     else:
-        frame = load_source(source, _login(source))
+        frame = load_source(source, login_for(source))
     log_metadata(
         metadata={
             "source": describe_source(source),
             "n_rows": len(frame),
             "n_columns": len(frame.columns),
             "data_fingerprint": data_fingerprint(frame),
+            **({STREAM_ENTRIES: streams} if streams else {}),
         },
         infer_artifact=True,
     )
     return frame
 
 
-def _login(source: Source) -> Login | None:
-    """The account in the ZenML secret a SQL source names (secrets live in the store, not in files)."""
-    if not isinstance(source, SqlSource) or source.secret is None:
+def login_for(source: Source) -> Login | None:
+    """The account in the ZenML secret a source names (secrets live in the store, not in files)."""
+    if not isinstance(source, SqlSource | StreamSource) or source.secret is None:
         return None
     try:
         values = Client().get_secret(source.secret, allow_partial_name_match=False).secret_values
@@ -41,21 +61,42 @@ def _login(source: Source) -> Login | None:
         raise DataSourceError(
             f"{describe_source(source)}: ZenML secret '{source.secret}' not found; create it with "
             f"`zenml secret create {source.secret} --username=... --password=...`"
-            " (`python run.py servers up` stores local_postgres and local_mysql)"
+            " (`python run.py servers up` stores local_postgres, local_mysql and local_redis)"
         ) from None
     return Login(username=values.get("username"), password=values.get("password"))
 
 
-def _load_artifacts(source: ArtifactsSource) -> pd.DataFrame:
-    """DataFrame artifact versions from the ZenML store, stacked in order."""
+def _read_stream(source: StreamSource) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The batch and which entries it is; none is acknowledged here (the launcher does, on success)."""
+    from stacks.streams.readers import open_stream  # redis-py: the `streams` extra
+
+    reader = open_stream(source, login_for(source))
+    try:
+        batch = reader.read()
+    finally:
+        reader.close()
+    check_frame(batch.frame, source)
+    return batch.frame, batch.lineage(source)
+
+
+def _load_artifacts(source: ArtifactsSource) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """DataFrame artifact versions from the ZenML store, stacked in order, with the stream entries
+    the runs that made them read (a retrained version's lineage names its batch's entries; the
+    reference's are in the lineage of the version it came from)."""
     client = Client()
     frames = []
+    streams: list[dict[str, Any]] = []
     for artifact_id in source.ids:
         try:
-            frame = client.get_artifact_version(artifact_id).load()
+            artifact = client.get_artifact_version(artifact_id)
+            frame = artifact.load()
         except KeyError:
             raise DataSourceError(f"ZenML artifact version {artifact_id}: not found") from None
         if not isinstance(frame, pd.DataFrame):
             raise DataSourceError(f"ZenML artifact version {artifact_id}: holds {type(frame).__name__}")
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        if artifact.producer_pipeline_run_id is not None:
+            run = client.get_pipeline_run(artifact.producer_pipeline_run_id)
+            entries = run.run_metadata.get(STREAM_ENTRIES)
+            streams += [entries] if isinstance(entries, dict) else []
+    return pd.concat(frames, ignore_index=True), streams

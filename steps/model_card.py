@@ -53,6 +53,7 @@ def write_model_card(
         "rows": len(validated_data),
         "columns": len(validated_data.columns),
         "data_artifact": f"validated_data version {data_artifact.version} ({data_artifact.id})",
+        **({"stream_entries": entries} if (entries := raw_data.run_metadata.get("stream_entries")) else {}),
         **provenance,
         "pipeline_run": context.pipeline_run.name,
     }

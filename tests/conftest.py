@@ -31,6 +31,7 @@ SLOWEST_MODULES = (
     "test_drift_loop.py",  # 325
     "test_deployment.py",  # 305
     "test_local_servers.py",  # 225
+    "test_databases.py",  # 210
     "test_training_pipeline.py",  # 200
     "test_cloud_stores.py",  # 150
     "test_airflow.py",  # 140

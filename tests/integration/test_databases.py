@@ -1,10 +1,15 @@
-"""Sources on real database servers, started by `servers up` (Debian's PostgreSQL and MariaDB):
-bound parameters, accounts from the environment or a ZenML secret, one-line errors that never show
-a password, and a model trained from each server whose lineage says so."""
+"""Sources on real servers started by `servers up` (Debian's PostgreSQL, MariaDB and Redis): SQL with
+bound parameters and accounts from the environment or a ZenML secret, a model trained from each
+database whose lineage says so, and Redis Streams read through a consumer group whose entries are
+acknowledged only after the run succeeded; errors are one line that never shows a password."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +17,14 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
+import redis
 import sqlalchemy
 import yaml
 
 from core.errors import DataSourceError
 from core.lineage import data_fingerprint
-from core.sources import DemoSource, SqlSource, load_source
+from core.sources import DemoSource, SqlSource, StreamSource, load_source
+from stacks.streams.readers import open_stream
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, run_cli, servers_env
 
@@ -111,11 +118,11 @@ def test_a_wrong_password_a_server_down_and_a_bad_query_are_one_line_without_the
 
 
 def test_a_secret_that_does_not_exist_is_named(databases: Databases) -> None:
-    from steps.ingest import _login
+    from steps.ingest import login_for
 
     source = SqlSource(kind="sql", url=databases.url("postgres"), query="SELECT 1", secret="no_such_secret")
     with pytest.raises(DataSourceError) as caught:
-        _login(source)
+        login_for(source)
     assert str(caught.value).startswith(
         f"SQL source '{DRIVERS['postgres']}://mlops:***@{databases.address('postgres')}/mlops': "
         "ZenML secret 'no_such_secret' not found; create it with `zenml secret create no_such_secret"
@@ -152,3 +159,162 @@ def test_a_model_trained_from_each_server_shows_where_its_data_came_from(
     ]
     assert {lineage["data_fingerprint"] for lineage in lineages} == {data_fingerprint(databases.demo)}
     assert [lineage["rows"] for lineage in lineages] == [len(databases.demo)] * 2
+
+
+# --- Streams (Redis Streams) ------------------------------------------------------------------------------
+
+
+def stream_source(databases: Databases, stream: str, **changes: object) -> StreamSource:
+    url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
+    source = StreamSource(kind="stream", url=url, stream=stream, idle_seconds=0.5)
+    return source.model_copy(update=changes)
+
+
+def pending(databases: Databases, stream: str, group: str = "mlops-template") -> int:
+    client = redis.Redis.from_url(f"redis://:{databases.password('redis')}@{databases.address('redis')}/0")
+    try:
+        return int(client.xpending(stream, group)["pending"])
+    finally:
+        client.close()
+
+
+def test_a_stream_gives_back_what_was_not_acknowledged_first_then_new_entries(databases: Databases) -> None:
+    rows = databases.demo.head(50)
+    source = stream_source(databases, "reader-drill", max_records=30)
+    reader = open_stream(source)
+    try:
+        first_id, last_id = reader.append(rows)
+        first = reader.read()
+        again = reader.read()  # nothing acknowledged: the same 30 entries, delivered again
+        assert reader.acknowledge(again.first_id, again.last_id) == 30
+        rest = reader.read()
+        assert reader.acknowledge(rest.first_id, rest.last_id) == 20
+        with pytest.raises(DataSourceError) as empty:
+            reader.read()
+    finally:
+        reader.close()
+
+    assert (first.first_id, first.entries, first.redelivered) == (first_id, 30, 0)
+    assert (again.first_id, again.last_id, again.redelivered) == (first.first_id, first.last_id, 30)
+    assert (rest.last_id, rest.entries, rest.redelivered) == (last_id, 20, 0)
+    pd.testing.assert_frame_equal(pd.concat([again.frame, rest.frame], ignore_index=True), rows)
+    assert str(empty.value) == (
+        f"stream 'reader-drill' on 'redis://:***@{databases.address('redis')}/0': "
+        "no entries to read for group 'mlops-template' (none new, none pending)"
+    )
+
+
+def test_a_stream_that_is_missing_refuses_the_password_or_holds_bad_entries_is_named(
+    databases: Databases,
+) -> None:
+    label = f"stream '%s' on 'redis://:***@{databases.address('redis')}/0'"
+    writer = redis.Redis.from_url(
+        f"redis://:{databases.password('redis')}@{databases.address('redis')}/0", decode_responses=True
+    )
+    broken_id = str(writer.xadd("broken", {"record": "{not json"}))
+    writer.close()
+    broken = stream_source(databases, "broken")
+    cases = [
+        (
+            stream_source(databases, "missing"),
+            f"{label % 'missing'}: no such stream; check the source's `stream`",
+        ),
+        (broken, f"{label % 'broken'}: entry {broken_id}: not a JSON object"),
+        (
+            broken.model_copy(update={"url": broken.url.replace(databases.password("redis"), "wrong")}),
+            f"{label % 'broken'}: cannot read: password refused",
+        ),
+    ]
+    for source, expected in cases:
+        reader = open_stream(source)
+        try:
+            with pytest.raises(DataSourceError) as caught:
+                reader.read()
+        finally:
+            reader.close()
+        assert str(caught.value).startswith(expected)
+        assert databases.password("redis") not in str(caught.value)
+
+
+def test_continuous_training_killed_mid_way_leaves_its_entries_for_the_next_run(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """Needs the production model trained above. The killed run's entries stay pending; the next run
+    reads them again, retrains on them once, and acknowledges them only when everything succeeded."""
+    redis_url = f"redis://:$REDIS_PASSWORD@{databases.address('redis')}/0"
+    env = {**databases.env, "REDIS_PASSWORD": databases.password("redis")}
+    fed = run_cli(
+        "simulate",
+        "--drift",
+        "1.0",
+        "--rows",
+        "300",
+        "--stream",
+        "labeled",
+        "--stream-url",
+        redis_url,
+        env=env,
+    )
+    assert fed.returncode == 0, fed.stderr[-3000:]
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "continuous_training.yaml").read_text())
+    config["parameters"]["data"]["source"] = {
+        "kind": "stream",
+        "url": f"redis://{databases.address('redis')}/0",
+        "stream": "labeled",
+        "secret": "local_redis",
+        "idle_seconds": 1,
+    }
+    config["parameters"] |= {
+        "redeploy": False,
+        "training_config": str(PROJECT_ROOT / "configs" / "training.yaml"),
+        "deployment_config": str(PROJECT_ROOT / "configs" / "deployment.yaml"),
+    }
+    path = tmp_path / "continuous_training.yaml"
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "run.py", "--pipeline", "continuous-training", "--config", str(path)]
+
+    killed = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert killed.stdout is not None
+    output = []
+    for line in killed.stdout:
+        output.append(line)
+        if "check_data_drift" in line and "has started" in line:  # the batch has been read
+            os.kill(killed.pid, signal.SIGKILL)
+            break
+    assert killed.wait(60) == -signal.SIGKILL, "".join(output)[-3000:]
+    assert pending(databases, "labeled") == 300
+
+    rerun = run_cli("--pipeline", "continuous-training", "--config", str(path), env=env)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "300 entries of stream 'labeled'" in rerun.stdout
+    assert pending(databases, "labeled") == 0
+    retrained = json.loads(run_cli("model", "show", "3", "--json", env=env).stdout)
+    [entries] = retrained["lineage"]["stream_entries"]
+    assert (entries["stream"], entries["entries"], entries["redelivered"]) == ("labeled", 300, 300)
+    assert retrained["lineage"]["rows"] == len(databases.demo) + 300  # the batch once, not twice
+
+
+def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """Needs the production model trained above."""
+    redis_url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
+    feed = ("simulate", "--rows", "120", "--unlabeled", "--stream", "unlabeled", "--stream-url", redis_url)
+    fed = run_cli(*feed, env=databases.env)
+    assert fed.returncode == 0, fed.stderr[-3000:]
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "batch_inference.yaml").read_text())
+    source = {"kind": "stream", "url": f"redis://{databases.address('redis')}/0", "stream": "unlabeled"}
+    config["parameters"]["data"] = {"source": source | {"secret": "local_redis", "idle_seconds": 1}}
+    config["parameters"]["output"] = {"folder": str(tmp_path / "predictions")}
+    path = tmp_path / "batch_inference.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    scored = run_cli("--pipeline", "batch-inference", "--config", str(path), env=databases.env)
+
+    assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
+    assert "120 entries of stream 'unlabeled'" in scored.stdout
+    assert pending(databases, "unlabeled") == 0
+    [predictions] = (tmp_path / "predictions").glob("*.parquet")
+    assert len(pd.read_parquet(predictions)) == 120

@@ -130,6 +130,11 @@ def test_a_bad_config_is_refused_before_zenml_or_scikit_learn_loads(tmp_path: Pa
             "error: --dry-run and --manifest-out PATH go together, with --pipeline deployment",
         ),
         (("simulate", "--drift", "-1", "--out", "/tmp/x.csv"), "error: --drift: -1.0 is negative"),
+        (("simulate",), "error: simulate: give one of --out PATH or --stream NAME"),
+        (
+            ("simulate", "--stream", "events", "--stream-url", "http://127.0.0.1:1"),
+            "error: --stream-url 'http://127.0.0.1:1': must start with redis:// or rediss://",
+        ),
     ],
     ids=[
         "unknown-pipeline",
@@ -139,6 +144,8 @@ def test_a_bad_config_is_refused_before_zenml_or_scikit_learn_loads(tmp_path: Pa
         "missing-batch",
         "dry-run-elsewhere",
         "negative-drift",
+        "simulate-nowhere",
+        "simulate-not-redis",
     ],
 )
 def test_mistakes_get_one_line_and_exit_1(args: tuple[str, ...], expected: str) -> None:

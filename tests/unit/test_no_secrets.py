@@ -23,8 +23,9 @@ SECRET_PATTERNS = {
     ),
     "credentials in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@$]+:(?!\$)([^/\s:@]{4,})@"),
 }
-# Made-up values that tests need on purpose (the password-hiding tests of core/sources.py).
-KNOWN_FAKES = {"s3cret"}
+# Made-up values that tests need on purpose (the password-hiding tests of core/sources.py), and the
+# names of the ZenML secrets `servers up` stores, which a source's `secret:` names.
+KNOWN_FAKES = {"s3cret", "local_postgres", "local_mysql", "local_redis", "no_such_secret"}
 
 
 def findings(text: str) -> list[str]:

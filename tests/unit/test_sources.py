@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
+from pydantic import ValidationError
 
 from core.errors import ConfigError, DataSourceError
 from core.sources import (
@@ -24,6 +25,7 @@ from core.sources import (
     HttpSource,
     ParquetSource,
     SqlSource,
+    StreamSource,
     describe_source,
     load_source,
     source_for_path,
@@ -425,3 +427,16 @@ def test_http_connection_refused() -> None:
     with pytest.raises(DataSourceError) as caught:
         load_source(HttpSource(kind="http", url=url, timeout_seconds=2))
     assert str(caught.value) == f"URL '{url}': download failed: ConnectionError"
+
+
+# --- Streams (read by the ingest step; on a real Redis in tests/integration/test_databases.py) ----------
+
+
+def test_stream_source_takes_redis_urls_only_and_load_source_leaves_it_to_the_ingest_step() -> None:
+    with pytest.raises(ValidationError, match="must start with redis:// or rediss://"):
+        StreamSource(kind="stream", url="kafka://broker:9092", stream="events")
+    source = StreamSource(kind="stream", url="redis://:s3cret@cache:6379/0", stream="events")
+
+    assert describe_source(source) == "stream 'events' on 'redis://:***@cache:6379/0'"
+    with pytest.raises(ConfigError, match="read by the ingest step"):
+        load_source(source)
