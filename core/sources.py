@@ -8,7 +8,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Annotated, Any, Literal
 
 import pandas as pd
@@ -91,6 +91,22 @@ class HttpSource(StrictModel):
         return url
 
 
+class DvcSource(StrictModel):
+    """A file versioned with DVC in a Git repository, read at a revision with DVC's own API (the
+    `dvc` extra): from the repository's DVC cache, else from its remote. The run records the
+    revision's commit and the file's hash."""
+
+    kind: Literal["dvc"]
+    repo: str
+    """The repository: a local path or a Git URL."""
+    path: str
+    """The file inside the repository (.csv, .tsv or .parquet), as `dvc add` tracked it."""
+    rev: str
+    """A tag, branch or commit."""
+    remote: str | None = None
+    """A DVC remote of the repository to read from, instead of its default."""
+
+
 class StreamSource(StrictModel):
     """Records from a stream, read through a consumer group: up to `max_records`, or what arrived
     until the stream has been idle for `idle_seconds`. Entries are acknowledged only after the run
@@ -139,7 +155,14 @@ class ArtifactsSource(StrictModel):
 
 
 Source = Annotated[
-    DemoSource | CsvSource | ParquetSource | SqlSource | HttpSource | StreamSource | ArtifactsSource,
+    DemoSource
+    | CsvSource
+    | ParquetSource
+    | SqlSource
+    | HttpSource
+    | DvcSource
+    | StreamSource
+    | ArtifactsSource,
     Field(discriminator="kind"),
 ]
 
@@ -148,8 +171,8 @@ class DataConfig(StrictModel):
     """Where a pipeline reads its rows; `target`, the label column, passes through batch inference."""
 
     source: Source
-    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http, stream
-    (`--data PATH` replaces it)."""
+    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http, dvc,
+    stream (`--data PATH` replaces it)."""
     target: str | None = None
     """The label column; batch inference passes it through when the batch has it."""
 
@@ -197,6 +220,8 @@ def describe_source(source: Source) -> str:
             return f"stream '{stream}' on '{_hide_password(url)}'"
         case HttpSource(url=url):
             return f"URL '{url}'"
+        case DvcSource(repo=repo, path=path, rev=rev):
+            return f"DVC file '{path}' at '{rev}' of '{_hide_password(repo) if '://' in repo else repo}'"
         case ArtifactsSource(ids=ids):
             return f"ZenML artifact version(s) {', '.join(ids)}"
     raise AssertionError(source)
@@ -224,6 +249,8 @@ def load_source(source: Source, login: Login | None = None) -> pd.DataFrame:
             frame = _read_sql(source, login)
         case HttpSource():
             frame = _read_http(source)
+        case DvcSource():
+            frame = read_dvc(source).frame
         case StreamSource() | ArtifactsSource():
             raise ConfigError(f"{describe_source(source)}: read by the ingest step, not `load_source`")
     check_frame(frame, source)
@@ -407,6 +434,58 @@ def _read_http(source: HttpSource) -> pd.DataFrame:
     if fmt == "parquet":
         return _parse_parquet(io.BytesIO(payload), label)
     return _parse_csv(io.BytesIO(payload), ",", "utf-8", label)
+
+
+@dataclass(frozen=True)
+class DvcRead:
+    """A DVC-versioned file's rows and which version of it they are."""
+
+    frame: pd.DataFrame
+    commit: str
+    md5: str | None
+
+    def lineage(self, source: DvcSource) -> dict[str, Any]:
+        return {
+            "repo": source.repo,
+            "path": source.path,
+            "rev": source.rev,
+            "commit": self.commit,
+            "md5": self.md5,
+        }
+
+
+def read_dvc(source: DvcSource) -> DvcRead:
+    """Read the file at the source's revision; errors name the repository, path and revision."""
+    label = describe_source(source)
+    suffix = PurePosixPath(source.path).suffix.lower()
+    if suffix not in PARQUET_SUFFIXES + CSV_SUFFIXES:
+        raise DataSourceError(
+            f"{label}: unsupported file type '{suffix or '(none)'}'; use .csv, .tsv or .parquet"
+        )
+    try:
+        from dvc.api import DVCFileSystem
+        from dvc.exceptions import DvcException, PathMissingError
+        from dvc.scm import RevError
+    except ImportError:
+        raise DataSourceError(f"{label}: needs DVC: bash scripts/setup.sh dvc") from None
+    try:
+        fs = DVCFileSystem(source.repo, rev=source.rev, remote=source.remote)
+        commit = str(fs.repo.get_rev())
+        md5 = fs.info(source.path).get("md5")
+        payload = fs.read_bytes(source.path)
+    except RevError:
+        raise DataSourceError(f"{label}: no revision '{source.rev}' in the repository; check `rev`") from None
+    except (PathMissingError, FileNotFoundError):
+        raise DataSourceError(f"{label}: no file '{source.path}' at '{source.rev}'; check `path`") from None
+    except DvcException as error:
+        raise DataSourceError(f"{label}: {error}") from None
+    if not payload:
+        raise DataSourceError(f"{label}: is empty")
+    if suffix in PARQUET_SUFFIXES:
+        frame = _parse_parquet(io.BytesIO(payload), label)
+    else:
+        frame = _parse_csv(io.BytesIO(payload), "\t" if suffix == ".tsv" else ",", "utf-8", label)
+    return DvcRead(frame=frame, commit=commit, md5=None if md5 is None else str(md5))
 
 
 def _download(response: Any, label: str) -> bytes:

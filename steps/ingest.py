@@ -11,6 +11,7 @@ from core.lineage import data_fingerprint
 from core.sources import (
     ArtifactsSource,
     DataConfig,
+    DvcSource,
     Login,
     Source,
     SqlSource,
@@ -18,6 +19,7 @@ from core.sources import (
     check_frame,
     describe_source,
     load_source,
+    read_dvc,
 )
 from steps.materializers import HashedDataFrameMaterializer
 
@@ -27,28 +29,35 @@ STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
 def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
     source = data.source
-    streams: list[dict[str, Any]] = []
-    if isinstance(source, ArtifactsSource):
-        frame, streams = _load_artifacts(source)
-    elif isinstance(source, StreamSource):
-        frame, read = _read_stream(source)
-        streams = [read]
-        log_metadata(
-            metadata={STREAM_ENTRIES: read}, run_id_name_or_prefix=get_step_context().pipeline_run.id
-        )
-    else:
-        frame = load_source(source, login_for(source))
+    frame, version = _read(source)
     log_metadata(
         metadata={
             "source": describe_source(source),
             "n_rows": len(frame),
             "n_columns": len(frame.columns),
             "data_fingerprint": data_fingerprint(frame),
-            **({STREAM_ENTRIES: streams} if streams else {}),
+            **version,
         },
         infer_artifact=True,
     )
     return frame
+
+
+def _read(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows, and which version of the source they are: a DVC revision, stream entries."""
+    if isinstance(source, ArtifactsSource):
+        frame, streams = _load_artifacts(source)
+        return frame, ({STREAM_ENTRIES: streams} if streams else {})
+    if isinstance(source, StreamSource):
+        frame, entries = _read_stream(source)
+        run_id = get_step_context().pipeline_run.id  # the launcher acknowledges what the run names
+        log_metadata(metadata={STREAM_ENTRIES: entries}, run_id_name_or_prefix=run_id)
+        return frame, {STREAM_ENTRIES: [entries]}
+    if isinstance(source, DvcSource):
+        revision = read_dvc(source)
+        check_frame(revision.frame, source)
+        return revision.frame, {"dvc": revision.lineage(source)}
+    return load_source(source, login_for(source)), {}
 
 
 def login_for(source: Source) -> Login | None:

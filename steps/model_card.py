@@ -47,13 +47,17 @@ def write_model_card(
     training = context.inputs["model"][0].run_metadata
     raw_data = Client().get_pipeline_run(context.pipeline_run.id).steps["ingest_data"].outputs["raw_data"][0]
     data_artifact = context.inputs["validated_data"][0]
-    lineage = {
+    lineage: dict[str, Any] = {
         "source": describe_source(data.source),
         "data_fingerprint": raw_data.run_metadata["data_fingerprint"],
         "rows": len(validated_data),
         "columns": len(validated_data.columns),
         "data_artifact": f"validated_data version {data_artifact.version} ({data_artifact.id})",
-        **({"stream_entries": entries} if (entries := raw_data.run_metadata.get("stream_entries")) else {}),
+        **{
+            key: raw_data.run_metadata[key]
+            for key in ("dvc", "stream_entries")
+            if key in raw_data.run_metadata
+        },
         **provenance,
         "pipeline_run": context.pipeline_run.name,
     }

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
 from zenml.stack import Stack
 
 from core.reports import TITLES
 from tests.conftest import PROJECT_ROOT
+from tests.dvc_repo import make_dvc_repo, rev_parse
 from tests.integration.conftest import last_line, make_multiclass_frame
 
 pytestmark = pytest.mark.store
@@ -173,18 +175,28 @@ def test_model_failing_a_gate_is_not_promoted(cli: Cli, write_config: Callable[.
     assert production(DEMO_MODEL).id == before.id
 
 
-def test_users_csv_with_multiclass_string_labels_trains(cli: Cli, tmp_path: Path) -> None:
-    data = tmp_path / "flowers.csv"
-    make_multiclass_frame().to_csv(data, index=False)
+def test_users_multiclass_csv_at_a_dvc_revision_trains_and_its_lineage_names_the_revision(
+    cli: Cli, tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    """String labels, three classes, missing values; the file versioned with DVC (a real Git
+    repository and a local DVC remote), read at a tag."""
+    flowers = make_multiclass_frame()
+    repo = make_dvc_repo(tmp_path, "data/flowers.csv", {"v1": flowers.head(300), "v2": flowers})
+    source = {"kind": "dvc", "repo": str(repo), "path": "data/flowers.csv", "rev": "v2"}
+    config = write_config({"parameters.data": {"source": source, "target": "species"}})
 
-    result = cli(
-        "--pipeline", "training", "--data", str(data), "--target", "species", "--model-name", "flowers"
-    )
+    result = cli("--pipeline", "training", "--config", str(config), "--model-name", "flowers")
 
     assert_ok(result)
     version = production("flowers")
     assert version is not None
     metadata = version.run_metadata
+    lineage = metadata["lineage"]
+    assert lineage["source"] == f"DVC file 'data/flowers.csv' at 'v2' of '{repo}'"
+    assert lineage["dvc"]["commit"] == rev_parse(repo, "v2")
+    tracked = yaml.safe_load((repo / "data" / "flowers.csv.dvc").read_text())["outs"][0]  # v2 is HEAD
+    assert lineage["dvc"]["md5"] == tracked["md5"]
+    assert lineage["rows"] == len(flowers)
     assert metadata["accuracy"] > 0.85
     assert "f1" not in metadata
     schema = version.get_data_artifact("feature_schema").load()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 import os
 import sys
@@ -17,10 +19,19 @@ from steps import package_lookup
 MODULES = ["pandas.core.frame", "sklearn.pipeline", "zenml.types", "yaml", "core.validation", "builtins"]
 
 
+@functools.cache
 def zenml_original(module_name: str) -> str | None:
-    """ZenML 0.98's own `_get_package_for_module`, which scans on every call."""
-    answer: str | None = package_lookup.ORIGINAL(module_name)
+    """ZenML 0.98's own `_get_package_for_module`. It scans on every call; here its scans share
+    one answer (the installed distributions do not change during the tests)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importlib.metadata, "packages_distributions", _one_scan)
+        answer: str | None = package_lookup.ORIGINAL(module_name)
     return answer
+
+
+@functools.cache
+def _one_scan() -> Mapping[str, list[str]]:
+    return packages_distributions()
 
 
 def test_importing_the_steps_installs_it_in_zenml() -> None:
