@@ -3,8 +3,9 @@
 Usage: python bench/run.py [--out PATH] [--only NAME ...]
 The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up), serving (MLServer,
 compiled and not, vs `mlflow models serve`), MLServer's settings one at a time, batch inference
-(vs raw in-process predict), the drift check (sampled vs full, against the 60 s / 4 GB targets)
-and the stacks (the same training run on `local`, `local-servers` and `airflow`).
+(vs raw in-process predict), the drift check (sampled vs full, against the 60 s / 4 GB targets),
+ingest from PostgreSQL and a Redis stream (vs a Parquet file), and the stacks (the same training
+run on `local`, `local-servers` and `airflow`).
 docs/explanation/performance.md quotes this table.
 """
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.figures import FIGURES_FILE_ENV, Figure, table
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("training", "serving", "serving_settings", "batch_inference", "drift", "stacks")
+BENCHMARKS = ("training", "serving", "serving_settings", "batch_inference", "drift", "ingest", "stacks")
 
 
 def main() -> None:

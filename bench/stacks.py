@@ -89,6 +89,7 @@ def main() -> None:
                 for name, scheme in (
                     ("S3", "http"),
                     ("POSTGRES", "postgresql"),
+                    ("MYSQL", "mysql"),
                     ("MLFLOW", "http"),
                     ("ZENML", "http"),
                     ("AIRFLOW", "http"),

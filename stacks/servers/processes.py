@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import psutil
@@ -28,7 +28,6 @@ class ServerState:
     pids: list[int]
     started_at: list[float]  # each process's create time, so a reused PID is never taken for ours
     log: str
-    stop_command: list[str] = field(default_factory=list)  # for a daemon with its own way to stop
 
     @classmethod
     def of(
@@ -37,7 +36,6 @@ class ServerState:
         url: str,
         processes: list[psutil.Process],
         log: Path,
-        stop_command: list[str] | None = None,
     ) -> ServerState:
         return cls(
             name=name,
@@ -45,7 +43,6 @@ class ServerState:
             pids=[process.pid for process in processes],
             started_at=[process.create_time() for process in processes],
             log=str(log),
-            stop_command=stop_command or [],
         )
 
     def processes(self) -> list[psutil.Process]:
@@ -64,7 +61,10 @@ def read_states(path: Path) -> dict[str, ServerState]:
     if not path.is_file():
         return {}
     raw = json.loads(path.read_text(encoding="utf-8"))
-    return {name: ServerState(**entry) for name, entry in raw.items()}
+    known = {item.name for item in fields(ServerState)}  # a record from an older version may have more
+    return {
+        name: ServerState(**{k: v for k, v in entry.items() if k in known}) for name, entry in raw.items()
+    }
 
 
 def write_states(path: Path, states: dict[str, ServerState]) -> None:

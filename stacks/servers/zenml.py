@@ -1,47 +1,69 @@
-"""The ZenML server and dashboard, started by `zenml login --local` as a daemon of ZenML's own."""
+"""The ZenML server and dashboard, its store in the MySQL server (MariaDB) as a production ZenML
+server keeps it, run as ZenML's own local server runs (no login on 127.0.0.1); `up` connects this
+client to it and `down` puts the client back on its local store."""
 
 from __future__ import annotations
 
 import os
-import subprocess
+import sys
 
-import psutil
-
-from stacks.servers.base import BIN, Server
+from stacks.servers.base import Launch, ProcessServer
 from stacks.servers.credentials import Credentials
-from stacks.servers.processes import ServerError, ServerState, run_setup, tail
+from stacks.servers.processes import ServerState
 
 
-class ZenMLServer(Server):
-    """ZenML daemonises its server itself: `up` adopts the daemon's PID and `down` asks ZenML to stop it."""
-
+class ZenMLServer(ProcessServer):
     name = "zenml"
     ready_path = "/health"
+    needs = ("mysql",)  # its store
 
-    def start(self, credentials: Credentials) -> ServerState:
-        command = [str(BIN / "zenml"), "login", "--local", "--ip-address", self.config.host]
-        command += ["--port", str(self.config.port)]
-        env = {**os.environ, "ZENML_AUTO_OPEN_DASHBOARD": "false"}
-        run_setup(command, self.log, self.servers.startup_timeout_seconds, env)
-        pid = _daemon_pid()
-        if pid is None:
-            raise ServerError(
-                f"zenml: `zenml login --local` started no server; see {self.log}\n{tail(self.log)}"
-            )
-        stop = [str(BIN / "zenml"), "logout", "--local"]
-        state = ServerState.of(self.name, self.url, [psutil.Process(pid)], self.log, stop_command=stop)
-        self.wait_ready(state)
-        return state
+    def launch(self, credentials: Credentials) -> Launch:
+        from zenml.constants import ZEN_SERVER_ENTRYPOINT
+
+        env = {
+            **os.environ,
+            # The store, from the environment rather than a command line every user can read; the
+            # server creates or migrates its tables on start.
+            "ZENML_STORE_URL": self._store_url(credentials),
+            "ZENML_CONFIG_PATH": str(self.folder / "config"),  # the server's own, not the client's
+            "ZENML_SERVER": "true",
+            "ZENML_SERVER_DEPLOYMENT_TYPE": "local",
+            "ZENML_SERVER_AUTH_SCHEME": "NO_AUTH",
+            "ZENML_SERVER_AUTO_ACTIVATE": "True",
+            "ZENML_SERVER_ALLOW_LOCAL_FILE_ACCESS": "true",
+        }
+        command = [sys.executable, "-m", "uvicorn", ZEN_SERVER_ENTRYPOINT, "--host", self.config.host]
+        command += ["--port", str(self.config.port), "--log-level", "warning", "--no-server-header"]
+        return Launch(commands=[command], env=env, after_start=self._connect_client)
 
     def stop(self, state: ServerState) -> None:
-        if state.processes():  # ZenML's own stop first; whatever it leaves is terminated
-            timeout = self.servers.stop_timeout_seconds * 3
-            subprocess.run(state.stop_command, capture_output=True, timeout=timeout, check=False)
+        self._disconnect_client()
         super().stop(state)
 
+    def _connect_client(self) -> None:
+        """Point this client's ZenML config at the server, as `zenml login --local` does."""
+        from zenml.config.global_config import GlobalConfiguration
+        from zenml.zen_stores.rest_zen_store import RestZenStoreConfiguration
 
-def _daemon_pid() -> int | None:
-    from zenml.zen_server.deploy.daemon.daemon_zen_server import DaemonZenServer
+        GlobalConfiguration().set_store(RestZenStoreConfiguration(url=self.url))
 
-    service = DaemonZenServer.get_service()
-    return service.status.pid if service is not None else None
+    def _disconnect_client(self) -> None:
+        """Back to the client's local store, if the client is still on this server."""
+        from zenml.config.global_config import GlobalConfiguration
+
+        config = GlobalConfiguration()
+        if config.store_configuration.url.rstrip("/") == self.url:
+            config.set_default_store()
+
+    def _store_url(self, credentials: Credentials) -> str:
+        from sqlalchemy.engine import URL
+
+        mysql = self.servers.mysql
+        return URL.create(
+            "mysql",
+            username=mysql.user,
+            password=credentials.mysql_password,
+            host=mysql.host,
+            port=mysql.port,
+            database="zenml",
+        ).render_as_string(hide_password=False)

@@ -40,7 +40,7 @@ class AirflowServers:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowServers]:
-    env = servers_env(tmp_path_factory.mktemp("airflow"), "airflow", "zenml")
+    env = servers_env(tmp_path_factory.mktemp("airflow"), "airflow", "zenml", "mysql")
     servers = AirflowServers(
         env, Path(env["MLOPS_SERVERS_DIR"]), env["LOCAL_AIRFLOW_URL"], env["LOCAL_ZENML_URL"]
     )

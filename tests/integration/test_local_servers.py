@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import psutil
 import psycopg
+import pymysql
 import pytest
 import requests
 
@@ -118,7 +119,7 @@ def _recorded_processes(servers: Servers) -> list[psutil.Process]:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    env = servers_env(tmp_path_factory.mktemp("local-servers"), "s3", "postgres", "mlflow", "zenml")
+    env = servers_env(tmp_path_factory.mktemp("local-servers"), "s3", "postgres", "mysql", "mlflow", "zenml")
     servers = Servers(
         env,
         Path(env["MLOPS_SERVERS_DIR"]),
@@ -126,7 +127,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         env["LOCAL_MLFLOW_URL"],
         env["LOCAL_ZENML_URL"],
     )
-    started = servers.cli("servers", "up", "s3", "mlflow", "zenml", timeout=900)  # PostgreSQL: MLflow's
+    # PostgreSQL (MLflow's store) and MySQL (ZenML's) start with what needs them.
+    started = servers.cli("servers", "up", "s3", "mlflow", "zenml", timeout=900)
     try:
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         yield servers
@@ -140,6 +142,7 @@ def test_servers_are_up_and_bound_to_loopback_only(servers: Servers) -> None:
     assert [line.split()[:2] for line in status.stdout.splitlines()] == [
         ["s3", "up"],
         ["postgres", "up"],
+        ["mysql", "up"],
         ["mlflow", "up"],
         ["zenml", "up"],
     ]
@@ -151,7 +154,13 @@ def test_servers_are_up_and_bound_to_loopback_only(servers: Servers) -> None:
     ]
     assert {address.port for address in listening} >= {
         int(url.rsplit(":", 1)[1])
-        for url in (servers.s3_url, servers.mlflow_url, servers.zenml_url, servers.env["LOCAL_POSTGRES_URL"])
+        for url in (
+            servers.s3_url,
+            servers.mlflow_url,
+            servers.zenml_url,
+            servers.env["LOCAL_POSTGRES_URL"],
+            servers.env["LOCAL_MYSQL_URL"],
+        )
     }
     assert {address.ip for address in listening} == {"127.0.0.1"}
 
@@ -199,6 +208,20 @@ def test_training_lands_in_the_s3_store_the_tracking_server_and_the_dashboard(se
     assert [item["body"]["status"] for item in runs] == ["completed"]
     versions = requests.get(f"{servers.zenml_url}/api/v1/model_versions", timeout=30).json()["items"]
     assert [item["body"]["stage"] for item in versions] == ["production"]
+    mysql = urlsplit(servers.env["LOCAL_MYSQL_URL"])
+    connection = pymysql.connect(
+        host=mysql.hostname,
+        port=mysql.port,
+        user="mlops",
+        password=credentials["mysql_password"],
+        database="zenml",
+    )
+    try:  # the ZenML server's store is the MySQL server
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT status FROM pipeline_run")
+            assert cursor.fetchall() == (("completed",),)
+    finally:
+        connection.close()
 
 
 def test_dashboard_in_chromium_shows_the_run_and_its_model(servers: Servers) -> None:
@@ -304,7 +327,7 @@ def test_servers_down_stops_exactly_what_up_started(servers: Servers) -> None:
     assert processes
     stopped = servers.cli("servers", "down", timeout=300)
     assert stopped.returncode == 0, stopped.stderr[-3000:]
-    assert last_line(stopped.stdout) == "stopped: zenml, mlflow, postgres, s3"
+    assert last_line(stopped.stdout) == "stopped: zenml, mlflow, mysql, postgres, s3"
     time.sleep(1)
     assert [
         process.pid for process in processes if process.is_running() and process.status() != "zombie"
