@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy.engine import URL  # noqa: E402
+
 from bench.figures import Figure, report  # noqa: E402
 
 N_NUMERIC, N_CATEGORICAL = 27, 3
@@ -117,8 +119,15 @@ def main() -> None:
         subprocess.run(up, cwd=ROOT, env=env, check=True, stdout=sys.stderr)
         try:
             credentials = json.loads((Path(scratch) / "servers" / "credentials.json").read_text())
-            postgres = env["LOCAL_POSTGRES_URL"].split("//")[1]
-            sql_url = f"postgresql+psycopg://mlops:{credentials['postgres_password']}@{postgres}/mlops"
+            host, port = env["LOCAL_POSTGRES_URL"].split("//")[1].split(":")
+            sql_url = URL.create(
+                "postgresql+psycopg",
+                username="mlops",
+                password=credentials["postgres_password"],
+                host=host,
+                port=int(port),
+                database="mlops",
+            ).render_as_string(hide_password=False)
             redis_url = f"redis://:{credentials['redis_password']}@{env['LOCAL_REDIS_URL'].split('//')[1]}/0"
             frame = make_frame(args.rows)
             parquet = Path(scratch) / "bench.parquet"
