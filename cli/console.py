@@ -43,6 +43,8 @@ def print_training_summary(summary: TrainingSummary) -> None:
     table.add_row("reason", decision.reason)
     table.add_row("mlflow run", summary.mlflow_run_id or "(no experiment tracker on this stack)")
     table.add_row("cached steps", f"{summary.cached_steps} of {summary.total_steps}")
+    if summary.stream_entries:
+        table.add_row("stream", summary.stream_entries)
     console.print(table)
     console.print(
         "Plots, this version against production, and its model card: the run's `evaluation_report`, "

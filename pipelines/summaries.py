@@ -23,6 +23,7 @@ class TrainingSummary:
     mlflow_run_id: str | None
     cached_steps: int
     total_steps: int
+    stream_entries: str | None = None  # what was acknowledged, for a stream source
 
 
 @dataclass(frozen=True)

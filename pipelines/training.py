@@ -3,6 +3,7 @@ is launched."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from zenml import pipeline
@@ -17,6 +18,7 @@ from pipelines.execution import ActiveStack, run_pipeline, zenml_run_options
 from pipelines.parameters import TrainingParameters
 from pipelines.provenance import code_provenance
 from pipelines.run_config import RunConfig
+from pipelines.stream_entries import acknowledge_entries
 from pipelines.summaries import TrainingSummary, summarize_training
 from steps.evaluate import evaluate_model
 from steps.ingest import ingest_data
@@ -65,4 +67,5 @@ def run_training(config: RunConfig[TrainingParameters], stack: ActiveStack) -> T
         # Taken here, where the run is launched; only the never-cached model card step reads it.
         provenance={**code_provenance(), "config_hash": config_hash(params)},
     )
-    return summarize_training(run, stack.name)
+    summary = summarize_training(run, stack.name)
+    return replace(summary, stream_entries=acknowledge_entries(params.data.source, run))

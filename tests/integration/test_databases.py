@@ -318,3 +318,28 @@ def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
     assert pending(databases, "unlabeled") == 0
     [predictions] = (tmp_path / "predictions").glob("*.parquet")
     assert len(pd.read_parquet(predictions)) == 120
+
+
+def test_training_from_a_stream_acknowledges_its_entries_and_names_them_in_the_lineage(
+    databases: Databases, tmp_path: Path
+) -> None:
+    redis_url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
+    feed = ("simulate", "--rows", "400", "--seed", "5", "--stream", "training", "--stream-url", redis_url)
+    fed = run_cli(*feed, env=databases.env)
+    assert fed.returncode == 0, fed.stderr[-3000:]
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "training.yaml").read_text())
+    source: dict[str, object] = {"kind": "stream", "url": f"redis://{databases.address('redis')}/0"}
+    source |= {"stream": "training", "secret": "local_redis", "idle_seconds": 1}
+    config["parameters"]["data"] = {"source": source, "target": "target"}
+    path = tmp_path / "training.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    trained = run_cli("--pipeline", "training", "--config", str(path), env=databases.env)
+
+    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+    assert "400 entries of stream 'training'" in trained.stdout
+    assert pending(databases, "training") == 0
+    shown = json.loads(run_cli("model", "show", "4", "--json", env=databases.env).stdout)
+    [entries] = shown["lineage"]["stream_entries"]
+    assert (entries["stream"], entries["entries"], entries["redelivered"]) == ("training", 400, 0)
+    assert shown["lineage"]["rows"] == 400
