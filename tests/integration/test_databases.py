@@ -296,19 +296,33 @@ def test_continuous_training_killed_mid_way_leaves_its_entries_for_the_next_run(
     assert retrained["lineage"]["rows"] == len(databases.demo) + 300  # the batch once, not twice
 
 
+def fed_stream_config(
+    databases: Databases, tmp_path: Path, pipeline: str, stream: str, *simulate: str
+) -> Path:
+    """`run.py simulate SIMULATE` appended to `stream`, and a copy of configs/PIPELINE.yaml reading it."""
+    redis_url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
+    fed = run_cli("simulate", *simulate, "--stream", stream, "--stream-url", redis_url, env=databases.env)
+    assert fed.returncode == 0, fed.stderr[-3000:]
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / f"{pipeline}.yaml").read_text())
+    source = {"kind": "stream", "url": f"redis://{databases.address('redis')}/0", "stream": stream}
+    config["parameters"]["data"] = {
+        "source": source | {"secret": "local_redis", "idle_seconds": 1},
+        **({"target": "target"} if pipeline == "training" else {}),
+    }
+    path = tmp_path / f"{pipeline}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
     databases: Databases, tmp_path: Path
 ) -> None:
     """Needs the production model trained above."""
-    redis_url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
-    feed = ("simulate", "--rows", "120", "--unlabeled", "--stream", "unlabeled", "--stream-url", redis_url)
-    fed = run_cli(*feed, env=databases.env)
-    assert fed.returncode == 0, fed.stderr[-3000:]
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "batch_inference.yaml").read_text())
-    source = {"kind": "stream", "url": f"redis://{databases.address('redis')}/0", "stream": "unlabeled"}
-    config["parameters"]["data"] = {"source": source | {"secret": "local_redis", "idle_seconds": 1}}
+    path = fed_stream_config(
+        databases, tmp_path, "batch_inference", "unlabeled", "--rows", "120", "--unlabeled"
+    )
+    config = yaml.safe_load(path.read_text())
     config["parameters"]["output"] = {"folder": str(tmp_path / "predictions")}
-    path = tmp_path / "batch_inference.yaml"
     path.write_text(yaml.safe_dump(config))
 
     scored = run_cli("--pipeline", "batch-inference", "--config", str(path), env=databases.env)
@@ -323,16 +337,7 @@ def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
 def test_training_from_a_stream_acknowledges_its_entries_and_names_them_in_the_lineage(
     databases: Databases, tmp_path: Path
 ) -> None:
-    redis_url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
-    feed = ("simulate", "--rows", "400", "--seed", "5", "--stream", "training", "--stream-url", redis_url)
-    fed = run_cli(*feed, env=databases.env)
-    assert fed.returncode == 0, fed.stderr[-3000:]
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "training.yaml").read_text())
-    source: dict[str, object] = {"kind": "stream", "url": f"redis://{databases.address('redis')}/0"}
-    source |= {"stream": "training", "secret": "local_redis", "idle_seconds": 1}
-    config["parameters"]["data"] = {"source": source, "target": "target"}
-    path = tmp_path / "training.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = fed_stream_config(databases, tmp_path, "training", "training", "--rows", "400", "--seed", "5")
 
     trained = run_cli("--pipeline", "training", "--config", str(path), env=databases.env)
 
