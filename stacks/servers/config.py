@@ -67,6 +67,14 @@ class DatabaseServerConfig(ServerConfig):
     user: str = "mlops"
     databases: list[str]
 
+    def sqlalchemy_url(self, driver: str, password: str, database: str) -> str:
+        """The URL of one of its databases for SQLAlchemy (and the tools built on it), password included."""
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            driver, username=self.user, password=password, host=self.host, port=self.port, database=database
+        ).render_as_string(hide_password=False)
+
 
 class PostgresServerConfig(DatabaseServerConfig):
     scheme = "postgresql"

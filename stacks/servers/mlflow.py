@@ -35,22 +35,11 @@ class MLflowServer(ProcessServer):
             "MLFLOW_AUTH_ADMIN_PASSWORD": credentials.mlflow_password,
             "MLFLOW_FLASK_SERVER_SECRET_KEY": credentials.mlflow_flask_secret_key,
             # From the environment, not the command line, which every user of the machine can read.
-            "MLFLOW_BACKEND_STORE_URI": self._backend_store_uri(credentials),
+            "MLFLOW_BACKEND_STORE_URI": self.servers.postgres.sqlalchemy_url(
+                "postgresql+psycopg", credentials.postgres_password, "mlflow"
+            ),
         }
         command = [str(BIN / "mlflow"), "server", "--host", self.config.host, "--port", str(self.config.port)]
         command += ["--workers", str(self.config.workers)]
         command += ["--artifacts-destination", self.config.artifacts_destination, "--app-name", "basic-auth"]
         return Launch(commands=[command], env=env)
-
-    def _backend_store_uri(self, credentials: Credentials) -> str:
-        from sqlalchemy.engine import URL
-
-        postgres = self.servers.postgres
-        return URL.create(
-            "postgresql+psycopg",
-            username=postgres.user,
-            password=credentials.postgres_password,
-            host=postgres.host,
-            port=postgres.port,
-            database="mlflow",
-        ).render_as_string(hide_password=False)

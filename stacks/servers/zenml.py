@@ -24,7 +24,9 @@ class ZenMLServer(ProcessServer):
             **os.environ,
             # The store, from the environment rather than a command line every user can read; the
             # server creates or migrates its tables on start.
-            "ZENML_STORE_URL": self._store_url(credentials),
+            "ZENML_STORE_URL": self.servers.mysql.sqlalchemy_url(
+                "mysql", credentials.mysql_password, "zenml"
+            ),
             "ZENML_CONFIG_PATH": str(self.folder / "config"),  # the server's own, not the client's
             "ZENML_SERVER": "true",
             "ZENML_SERVER_DEPLOYMENT_TYPE": "local",
@@ -54,16 +56,3 @@ class ZenMLServer(ProcessServer):
         config = GlobalConfiguration()
         if config.store_configuration.url.rstrip("/") == self.url:
             config.set_default_store()
-
-    def _store_url(self, credentials: Credentials) -> str:
-        from sqlalchemy.engine import URL
-
-        mysql = self.servers.mysql
-        return URL.create(
-            "mysql",
-            username=mysql.user,
-            password=credentials.mysql_password,
-            host=mysql.host,
-            port=mysql.port,
-            database="zenml",
-        ).render_as_string(hide_password=False)
