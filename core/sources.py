@@ -481,10 +481,11 @@ def read_dvc(source: DvcSource) -> DvcRead:
         raise DataSourceError(f"{label}: {error}") from None
     if not payload:
         raise DataSourceError(f"{label}: is empty")
-    if suffix in PARQUET_SUFFIXES:
+    parsed_as = source_for_path(Path(source.path))  # its suffix was checked above
+    if isinstance(parsed_as, ParquetSource):
         frame = _parse_parquet(io.BytesIO(payload), label)
     else:
-        frame = _parse_csv(io.BytesIO(payload), "\t" if suffix == ".tsv" else ",", "utf-8", label)
+        frame = _parse_csv(io.BytesIO(payload), parsed_as.separator, parsed_as.encoding, label)
     return DvcRead(frame=frame, commit=commit, md5=None if md5 is None else str(md5))
 
 
