@@ -115,8 +115,10 @@ def print_batch_inference_summary(summary: BatchInferenceSummary) -> None:
     table = _summary_table(f"Batch inference run {summary.run_name} on stack '{summary.stack}'")
     table.add_row("model", f"{summary.model_name} version {summary.model_version}")
     _drift_rows(table, summary.drift)
-    table.add_row("scored by", summary.scored_by)
-    table.add_row("predictions", summary.predictions_path)
+    predictions = summary.predictions
+    speed = predictions.rows / max(predictions.seconds, 1e-9)
+    table.add_row("scored by", f"{predictions.scored_by} ({speed:,.0f} rows/s)")
+    table.add_row("predictions", predictions.location)
     if summary.stream_entries:
         table.add_row("stream", summary.stream_entries)
     console.print(table)

@@ -66,8 +66,11 @@ def run(
         ),
     ] = None,
     data: Annotated[
-        Path | None,
-        typer.Option(help="CSV or Parquet file replacing the configured data source."),
+        str | None,
+        typer.Option(
+            help="CSV or Parquet file replacing the configured data source; for batch inference also a "
+            "folder of them or a URI (s3://, gs://, az://)."
+        ),
     ] = None,
     target: Annotated[str | None, typer.Option(help="Label column, overriding the config.")] = None,
     model_name: Annotated[

@@ -104,9 +104,11 @@ def check_drift(
     schema: FeatureSchema,
     config: DriftConfig,
     model: Pipeline | None = None,
+    batch_rows: int | None = None,
 ) -> tuple[DriftResult, str]:
     """Compare the model's features in `current` with `reference` and, given the model, its
-    predictions on both; returns the result and the HTML report."""
+    predictions on both; returns the result and the HTML report. `current` may already be a sample
+    of a batch of `batch_rows` rows."""
     from evidently.legacy.metric_preset import DataDriftPreset
     from evidently.legacy.metrics import ColumnDriftMetric
     from evidently.legacy.pipeline.column_mapping import ColumnMapping
@@ -149,7 +151,7 @@ def check_drift(
         ),
     )
     sizes = {
-        "n_rows": len(current),
+        "n_rows": len(current) if batch_rows is None else batch_rows,
         "n_reference_rows": len(reference),
         "compared_rows": len(compared),
         "compared_reference_rows": len(compared_reference),

@@ -3,8 +3,9 @@ the rows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,24 +17,50 @@ from core.sources import PARQUET_SUFFIXES, load_source, source_for_path
 from core.types import StrictModel
 from core.v2_client import Predictions, V2Client
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class SparkConfig(StrictModel):
+    """Where and how Spark runs when `scoring.engine` is `spark` (the `spark` extra)."""
+
+    master: str = "local[*]"
+    """Spark's master URL: `local[*]` runs it in this process's machine; spark://host:7077, yarn or
+    k8s://https://... send the work to a cluster."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Spark settings, e.g. spark.executor.memory: 4g, or the s3a credentials of the input."""
+    env_manager: Literal["local", "virtualenv", "uv", "conda"] = "local"
+    """How `mlflow.pyfunc.spark_udf` gives executors the model's Python packages: `local` uses
+    the driver's environment (local mode, or a cluster built from the same image)."""
+
 
 class ScoringConfig(StrictModel):
-    """Where batch inference scores: the live endpoint when one runs (`auto`), always, or never."""
+    """How batch inference scores: in this process chunk by chunk (on the live endpoint when one
+    serves the version, `mode`), or on Spark (`engine: spark`)."""
 
+    engine: Literal["local", "spark"] = "local"
+    """`local`: this process reads, scores and writes one chunk at a time; `spark`: Spark scores the
+    files with the production version's MLflow model (`mlflow.pyfunc.spark_udf`)."""
     mode: Literal["auto", "endpoint", "in_process"] = "auto"
-    """`auto`: the live endpoint if it serves this version, else in process; `endpoint`: only
-    there; `in_process`: never there."""
+    """With the local engine, `auto`: the live endpoint if it serves this version, else in process;
+    `endpoint`: only there; `in_process`: never there."""
     request_rows: int = Field(default=10_000, ge=1)
     """Rows per V2 request (keep it within the endpoint's `max_rows`)."""
+    chunk_rows: int = Field(default=100_000, ge=1)
+    """Rows read, checked, scored and written at a time by the local engine: memory holds about
+    three chunks, whatever the size of the batch."""
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    """Spark's master and settings, for `engine: spark`."""
 
 
 class OutputConfig(StrictModel):
-    """Where predictions are written: `<folder>/<model>-v<version>-<run id>.<format>`."""
+    """Where predictions are written: the folder `<folder>/<model>-v<version>-<run>/`, one part per
+    input file, complete when it holds `_SUCCESS`."""
 
-    folder: Path = Path("predictions")
-    """Folder of the predictions file `<model>-v<version>-<run>.<format>`."""
+    folder: str = "predictions"
+    """A path or a URI (s3://, gs://, az://, through the active stack's artifact store credentials)."""
     format: Literal["parquet", "csv"] = "parquet"
-    """File format of the predictions."""
+    """File format of the parts."""
 
 
 PREDICTION_COLUMN = "prediction"
@@ -73,14 +100,35 @@ def score_in_process(model: Any, features: pd.DataFrame, model_version: str) -> 
 def with_predictions(rows: pd.DataFrame, predictions: Predictions) -> pd.DataFrame:
     """The input rows with the prediction columns appended; a name clash is an error, not an overwrite."""
     answers = predictions_frame(predictions)
-    clash = [name for name in answers.columns if name in rows.columns]
+    _check_no_clash(rows.columns, answers.columns)
+    answers.index = rows.index
+    return pd.concat([rows, answers], axis=1, copy=False)
+
+
+def predictions_table(rows: pd.DataFrame, predictions: Predictions) -> pa.Table:
+    """`with_predictions` as an Arrow table with the same columns and types, built without the
+    per-row Python objects a DataFrame of labels would cost: what a batch's output parts hold."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    names = [PREDICTION_COLUMN, *(f"proba_{name}" for name in predictions.classes), VERSION_COLUMN]
+    _check_no_clash(rows.columns, names)
+    table = table.append_column(PREDICTION_COLUMN, pa.array(np.asarray(predictions.labels)))
+    for index, name in enumerate(predictions.classes):
+        table = table.append_column(f"proba_{name}", pa.array(predictions.probabilities[:, index]))
+    version = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(len(rows), dtype=np.int8)), pa.array([predictions.model_version])
+    )
+    return table.append_column(VERSION_COLUMN, version)
+
+
+def _check_no_clash(rows: Iterable[Any], answers: Iterable[str]) -> None:
+    clash = [name for name in answers if name in set(rows)]
     if clash:
         raise DataValidationError(
             f"column '{clash[0]}': the batch already has it and the predictions would overwrite it; "
             "rename it in the input"
         )
-    answers.index = rows.index
-    return pd.concat([rows, answers], axis=1, copy=False)
 
 
 def read_rows(data: Path) -> pd.DataFrame:

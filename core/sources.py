@@ -49,6 +49,24 @@ class ParquetSource(StrictModel):
     """The file, relative to the working directory or absolute."""
 
 
+class FilesSource(StrictModel):
+    """A file or a folder of Parquet or CSV files, on local disk or at a URI (s3://, gs://, az://,
+    through the stack's artifact store credentials, else fsspec's own). Batch inference reads it
+    chunk by chunk, so a batch may be larger than memory; names starting with `_` or `.` (such as
+    `_SUCCESS`) are skipped. Read through `core.batches` (the steps give it the filesystem with the
+    stack's credentials); `load_source` refuses it."""
+
+    kind: Literal["files"]
+    uri: str
+    """The file or folder: a path, or a URI such as s3://bucket/batches/2026-12-01/."""
+    format: Literal["auto", "parquet", "csv"] = "auto"
+    """`auto` goes by the files' suffixes (.parquet/.pq, .csv/.tsv/.txt); one format per batch."""
+    separator: str = ","
+    """The CSV files' column separator (a .tsv batch uses a tab)."""
+    encoding: str = "utf-8"
+    """The CSV files' text encoding."""
+
+
 SqlValue = str | int | float | bool | None
 
 
@@ -158,6 +176,7 @@ Source = Annotated[
     DemoSource
     | CsvSource
     | ParquetSource
+    | FilesSource
     | SqlSource
     | HttpSource
     | DvcSource
@@ -171,8 +190,8 @@ class DataConfig(StrictModel):
     """Where a pipeline reads its rows; `target`, the label column, passes through batch inference."""
 
     source: Source
-    """Where the rows come from; `kind` picks the source: demo, csv, parquet, sql, http, dvc,
-    stream (`--data PATH` replaces it)."""
+    """Where the rows come from; `kind` picks the source: demo, csv, parquet, files, sql, http,
+    dvc, stream (`--data PATH` replaces it)."""
     target: str | None = None
     """The label column; batch inference passes it through when the batch has it."""
 
@@ -214,6 +233,8 @@ def describe_source(source: Source) -> str:
             return f"demo data set '{name}'"
         case CsvSource(path=path) | ParquetSource(path=path):
             return f"data file '{path}'"
+        case FilesSource(uri=uri):
+            return f"data '{uri}'"
         case SqlSource(url=url):
             return f"SQL source '{_hide_password(url)}'"
         case StreamSource(url=url, stream=stream):
@@ -251,7 +272,7 @@ def load_source(source: Source, login: Login | None = None) -> pd.DataFrame:
             frame = _read_http(source)
         case DvcSource():
             frame = read_dvc(source).frame
-        case StreamSource() | ArtifactsSource():
+        case StreamSource() | ArtifactsSource() | FilesSource():
             raise ConfigError(f"{describe_source(source)}: read by the ingest step, not `load_source`")
     check_frame(frame, source)
     return frame

@@ -7,6 +7,10 @@ travels with the model as a `FeatureSchema`, so batch inference checks new data 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
+from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -130,10 +134,40 @@ def validate_training_data(
 
 def validate_features(frame: pd.DataFrame, schema: FeatureSchema, rules: ValidationConfig) -> pd.DataFrame:
     """Check new, unlabelled rows against the schema a model was trained on."""
-    missing = [c for c in schema.features if c not in frame]
-    if missing:
-        raise DataValidationError(f"column '{missing[0]}': the model needs it but it is missing")
-    return _validate(frame, schema, _pandera_schema(schema, rules, with_target=False))
+    return features_validator(schema, rules)(frame)
+
+
+def features_validator(
+    schema: FeatureSchema, rules: ValidationConfig
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """`validate_features` with its rules built once, for a batch checked chunk by chunk."""
+    checks = _pandera_schema(schema, rules, with_target=False)
+
+    def validate(frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in schema.features if c not in frame]
+        if missing:
+            raise DataValidationError(f"column '{missing[0]}': the model needs it but it is missing")
+        if _passes_unchanged(frame, schema, rules.max_null_fraction):
+            return _with_categories_as_text(frame, schema)
+        return _validate(frame, schema, checks)
+
+    return validate
+
+
+def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, max_null_fraction: float) -> bool:
+    """True when pandera would change nothing and find nothing: every feature already has the dtype
+    it would be coerced to, no number is infinite and no column has too many missing values. Found
+    with numpy in a tenth of pandera's time (about 1.4 s a million rows of 30 columns); anything
+    else goes through pandera, for its messages."""
+    for name, kind in schema.columns.items():
+        expected = PANDERA_DTYPES[kind]
+        if expected is not None and str(frame[name].dtype) != expected:
+            return False
+    if max_null_fraction < 1.0 and any(
+        frame[name].isna().mean() > max_null_fraction for name in schema.features
+    ):
+        return False
+    return not any(np.isinf(frame[name].to_numpy()).any() for name in schema.of_kind("numeric"))
 
 
 def validate_batch(
@@ -170,8 +204,24 @@ def _check_target_is_a_label(labels: pd.Series) -> None:
             )
 
 
+@cache
+def _pandera() -> ModuleType:
+    """`pandera.pandas`, imported without its pandas-on-Spark type hints: with PySpark installed (the
+    `spark` extra) pandera imports `pyspark.pandas` for them, about a second in every process that
+    validates, for types this project never uses. Later imports of `pyspark.pandas` work as usual."""
+    blocked = "pyspark.pandas" not in sys.modules
+    if blocked:
+        sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]  # makes its import fail
+    try:
+        import pandera.pandas
+    finally:
+        if blocked:
+            del sys.modules["pyspark.pandas"]
+    return pandera.pandas
+
+
 def _pandera_schema(schema: FeatureSchema, rules: ValidationConfig, with_target: bool) -> pa.DataFrameSchema:
-    import pandera.pandas as pa
+    pa = _pandera()
 
     columns = {
         name: pa.Column(
@@ -197,7 +247,7 @@ def _pandera_schema(schema: FeatureSchema, rules: ValidationConfig, with_target:
 
 
 def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check]:
-    import pandera.pandas as pa
+    pa = _pandera()
 
     checks = [
         pa.Check(
@@ -218,18 +268,24 @@ def _is_finite(values: pd.Series) -> pd.Series:
 
 
 def _validate(frame: pd.DataFrame, schema: FeatureSchema, rules: pa.DataFrameSchema) -> pd.DataFrame:
-    import pandera.pandas as pa
-
     """Run the rules; categorical features come back as strings (missing values kept missing),
     so `1` in one file and `"1"` in another are the same category. Labels are left as they are."""
+    pa = _pandera()
     try:
         checked: pd.DataFrame = rules.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         raise DataValidationError(_describe_failures(errors.failure_cases)) from None
-    for name in schema.of_kind("categorical"):
-        values = checked[name]
-        checked[name] = values.astype(object).where(values.isna(), values.astype(str))
-    return checked
+    return _with_categories_as_text(checked, schema)
+
+
+def _with_categories_as_text(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    categorical = schema.of_kind("categorical")
+    if categorical:
+        frame = frame.copy()
+    for name in categorical:
+        values = frame[name]
+        frame[name] = values.astype(object).where(values.isna(), values.astype(str))
+    return frame
 
 
 def _describe_failures(failures: pd.DataFrame) -> str:

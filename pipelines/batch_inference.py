@@ -1,4 +1,5 @@
-"""Batch inference: ingest -> validate (training schema) -> drift check (Evidently) -> predict."""
+"""Batch inference: score the batch chunk by chunk (checked by the production version's schema,
+written to a partitioned output, sampled on the way), then check the sample for drift (Evidently)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from pipelines.stream_entries import acknowledge_entries
 from pipelines.summaries import BatchInferenceSummary
 from stacks.prometheus.metrics import MonitoringConfig
 from steps.check_drift import check_data_drift
-from steps.ingest import ingest_data
-from steps.predict import predict_batch
-from steps.validate_batch import validate_new_batch
+from steps.score_batch import score_batch
 
 
 @pipeline(name="batch_inference", enable_cache=False)
@@ -29,10 +28,8 @@ def batch_inference(
     output: OutputConfig,
     monitoring: MonitoringConfig,
 ) -> None:
-    raw_data = ingest_data(data)
-    batch = validate_new_batch(raw_data, validation, labeled=False)
-    check_data_drift(batch, drift, monitoring)
-    predict_batch(batch, scoring, output, after="check_data_drift")
+    _, sample, rows, _ = score_batch(data, validation, scoring, output, drift)
+    check_data_drift(sample, drift, monitoring, batch_rows=rows)
 
 
 def run_batch_inference(
@@ -50,7 +47,6 @@ def run_batch_inference(
         output=params.output,
         monitoring=params.monitoring,
     )
-    metadata = run.run_metadata
     acknowledged = acknowledge_entries(params.data.source, run)
     return BatchInferenceSummary(
         run_name=run.name,
@@ -58,7 +54,6 @@ def run_batch_inference(
         model_name=config.model_name,
         model_version=str(version.number),
         drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
-        predictions_path=str(metadata["predictions_path"]),
-        scored_by=str(metadata["scored_by"]),
+        predictions=run.steps["score_batch"].outputs["predictions"][0].load(),
         stream_entries=acknowledged,
     )

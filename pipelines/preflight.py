@@ -16,23 +16,32 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.config_files import read_yaml_mapping
-from core.sources import CsvSource, DataConfig, ParquetSource, data_file_source, load_source
+from core.errors import ConfigError
+from core.sources import CsvSource, DataConfig, FilesSource, ParquetSource, data_file_source, load_source
 from core.validation import ValidationConfig, check_labels, validate_training_data
 
 
-def check_data(pipeline: str, config_file: Path, data: Path | None, target: str | None) -> None:
+def check_data(pipeline: str, config_file: Path, data: str | None, target: str | None) -> None:
     """Raise the user-facing error `pipeline` would fail with on its data file, if it reads one:
-    `--data` (and `--target`) when given, else the file the config names."""
+    `--data` (and `--target`) when given, else the file the config names. A batch inference's
+    files on local disk are listed and their headers checked; nothing else of them is read."""
     parameters = read_yaml_mapping(config_file).get("parameters") or {}
     overrides: dict[str, Any] = {}
     if data is not None:
-        overrides["source"] = data_file_source(data)
+        overrides["source"] = (
+            FilesSource(kind="files", uri=data)
+            if pipeline == "batch-inference"
+            else data_file_source(Path(data))
+        )
     if target is not None:
         overrides["target"] = target
     try:
         section = DataConfig.model_validate({**(parameters.get("data") or {}), **overrides})
         rules = ValidationConfig.model_validate(parameters.get("validation") or {})
     except (ValidationError, AttributeError, TypeError):
+        return
+    if isinstance(section.source, FilesSource):
+        _check_local_files(section.source)
         return
     if not isinstance(section.source, CsvSource | ParquetSource):
         return
@@ -43,3 +52,16 @@ def check_data(pipeline: str, config_file: Path, data: Path | None, target: str 
         validate_training_data(frame, section.target, rules)
     elif pipeline == "continuous-training":
         check_labels(frame, section.target)
+
+
+def _check_local_files(source: FilesSource) -> None:
+    """A local batch's listing and headers; a URI needs the stack's credentials, so the step checks it."""
+    import fsspec
+
+    from core.batches import list_batch
+
+    fs, _ = fsspec.core.url_to_fs(source.uri)
+    if "file" in fs.protocol:
+        if not Path(source.uri).exists():
+            raise ConfigError(f"--data: data file or folder '{source.uri}': no such file or folder")
+        list_batch(source, fs)

@@ -13,9 +13,9 @@ from typing import Any, Generic, TypeVar
 from core.config_files import read_yaml_mapping, validate
 from core.errors import ConfigError
 from core.modeling import WITHOUT_ESTIMATOR_CHECK
-from core.sources import data_file_source
+from core.sources import FilesSource, Source, data_file_source
 from core.types import StrictModel
-from pipelines.parameters import PARAMETERS
+from pipelines.parameters import PARAMETERS, BatchInferenceParameters
 
 P = TypeVar("P", bound=StrictModel)
 
@@ -54,7 +54,7 @@ def load_pipeline_config(pipeline: str, path: Path) -> RunConfig[Any]:
 
 def with_overrides(
     config: RunConfig[P],
-    data: Path | None = None,
+    data: str | None = None,
     target: str | None = None,
     model_name: str | None = None,
     no_cache: bool = False,
@@ -66,7 +66,7 @@ def with_overrides(
         if data_config is None:
             raise ConfigError(f"--data and --target do not apply to {config.path.name}")
         if data is not None:
-            data_config = data_config.model_copy(update={"source": data_file_source(data)})
+            data_config = data_config.model_copy(update={"source": data_option_source(data, parameters)})
         if target is not None:
             data_config = data_config.model_copy(update={"target": target})
         parameters = parameters.model_copy(update={"data": data_config})
@@ -76,6 +76,14 @@ def with_overrides(
     if no_cache:
         options["enable_cache"] = False
     return replace(config, zenml_options=options, parameters=parameters)
+
+
+def data_option_source(data: str, parameters: StrictModel) -> Source:
+    """`--data`: a file for training and continuous training; for batch inference also a folder or a
+    URI, read chunk by chunk."""
+    if isinstance(parameters, BatchInferenceParameters):
+        return FilesSource(kind="files", uri=data, separator="\t" if data.lower().endswith(".tsv") else ",")
+    return data_file_source(Path(data))
 
 
 def retraining_configs(config: RunConfig[Any]) -> tuple[RunConfig[Any], RunConfig[Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.batch_scoring import BatchPredictions
 from core.drift import DriftResult
 from core.promotion import PromotionDecision
 from core.quality import QualityResult
@@ -42,8 +43,7 @@ class BatchInferenceSummary:
     model_name: str
     model_version: str
     drift: DriftResult
-    predictions_path: str
-    scored_by: str
+    predictions: BatchPredictions
     stream_entries: str | None = None  # what was acknowledged, for a stream source
 
 

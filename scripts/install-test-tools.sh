@@ -4,6 +4,7 @@
 #   chromium: the dashboard test opens the ZenML dashboard in it, headless (driven by PyPI's playwright)
 #   postgresql, mariadb-server, redis-server: `servers up` runs its own instances (SQL and stream
 #     sources, MLflow's backend store); the packages' own services are kept from starting
+#   openjdk-17-jre-headless: Spark (the batch inference test's `spark` engine) runs in a JVM
 set -euo pipefail
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
@@ -12,6 +13,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
 # Keep the packages' init scripts from starting daemons on 0.0.0.0 while installing (Debian's

@@ -1,5 +1,6 @@
 """Check drift: the batch's features, and the version's predictions on them, against its training data
-and its predictions there, with Evidently.
+and its predictions there, with Evidently. `batch` may be a sample of a larger batch of
+`batch_rows` rows (batch inference streams its batch and samples it on the way).
 
 The HTML report is an artifact the ZenML dashboard shows; its numbers become run metadata and,
 when configured, Prometheus metrics.
@@ -21,7 +22,7 @@ logger = get_logger(__name__)
 
 @step(enable_cache=False)
 def check_data_drift(
-    batch: pd.DataFrame, drift: DriftConfig, monitoring: MonitoringConfig
+    batch: pd.DataFrame, drift: DriftConfig, monitoring: MonitoringConfig, batch_rows: int | None = None
 ) -> Tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftResult, "drift_result"]]:
     context = get_step_context()
     model = context.model
@@ -31,6 +32,7 @@ def check_data_drift(
         load_version_artifact("feature_schema"),
         drift,
         model=load_version_artifact("model"),
+        batch_rows=batch_rows,
     )
     log_metadata(
         metadata={

@@ -6,12 +6,14 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 
+from core.batches import list_batch, read_all
 from core.errors import DataSourceError
 from core.lineage import data_fingerprint
 from core.sources import (
     ArtifactsSource,
     DataConfig,
     DvcSource,
+    FilesSource,
     Login,
     Source,
     SqlSource,
@@ -21,6 +23,7 @@ from core.sources import (
     load_source,
     read_dvc,
 )
+from steps.filesystems import filesystem_for
 from steps.materializers import HashedDataFrameMaterializer
 
 STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run read (acknowledged on success)
@@ -29,7 +32,7 @@ STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
 def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
     source = data.source
-    frame, version = _read(source)
+    frame, version = read_source(source)
     log_metadata(
         metadata={
             "source": describe_source(source),
@@ -43,8 +46,11 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
     return frame
 
 
-def _read(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The rows, and which version of the source they are: a DVC revision, stream entries."""
+def read_source(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows, and which version of the source they are: a DVC revision, stream entries, files."""
+    if isinstance(source, FilesSource):
+        batch = list_batch(source, filesystem_for(source.uri))
+        return read_all(batch, filesystem_for(source.uri)), {"files": batch.reference()}
     if isinstance(source, ArtifactsSource):
         frame, streams = _load_artifacts(source)
         return frame, ({STREAM_ENTRIES: streams} if streams else {})

@@ -31,6 +31,7 @@ SLOWEST_MODULES = (
     "test_deployment.py",  # 385
     "test_drift_loop.py",  # 370
     "test_local_servers.py",  # 245
+    "test_batch_at_scale.py",  # 190
     "test_training_pipeline.py",  # 185
     "test_databases.py",  # 185
     "test_cloud_stores.py",  # 170

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import requests
 import yaml
@@ -82,6 +83,15 @@ def with_values(column: str, values: Any) -> Callable[[Path], object]:
     return lambda path: DEMO.assign(**{column: values}).to_csv(path, index=False)
 
 
+def parts_of_a_batch(folder: Path, second: pd.DataFrame) -> Path:
+    """A batch folder of two Parquet parts: the demo features, then `second`."""
+    batch = folder / "batch"
+    batch.mkdir()
+    DEMO.drop(columns="target").to_parquet(batch / "part-0.parquet", index=False)
+    second.to_parquet(batch / "part-1.parquet", index=False)
+    return batch
+
+
 DATA_CASES: dict[str, tuple[str, Callable[[Path], Path], str]] = {
     "empty file": ("training", csv_file(lambda p: p.write_bytes(b"")), "data.csv': is empty"),
     "header only": (
@@ -129,6 +139,11 @@ DATA_CASES: dict[str, tuple[str, Callable[[Path], Path], str]] = {
         "batch-inference",
         csv_file(with_values("mean texture", np.where(DEMO.index == 3, "rough", DEMO["mean texture"]))),
         "column 'mean texture': wrong type",
+    ),
+    "batch folder with a file of another schema": (
+        "batch-inference",
+        lambda folder: parts_of_a_batch(folder, DEMO.drop(columns="target").astype({"mean texture": str})),
+        "part-1.parquet: column 'mean texture' is string here but double in",
     ),
     "labeled batch without labels": (
         "continuous-training",

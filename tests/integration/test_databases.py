@@ -330,7 +330,7 @@ def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
     assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
     assert "120 entries of stream 'unlabeled'" in scored.stdout
     assert pending(databases, "unlabeled") == 0
-    [predictions] = (tmp_path / "predictions").glob("*.parquet")
+    [predictions] = (tmp_path / "predictions").iterdir()
     assert len(pd.read_parquet(predictions)) == 120
 
 

@@ -137,9 +137,13 @@ def test_clean_batch_no_drift_predictions_equal_the_model(
     assert metadata["drift_share"] < 0.5
     assert metadata["n_rows"] == 400
     assert metadata["scored_by"] == "in_process"
-    written = pd.read_parquet(metadata["predictions_path"])
-    assert Path(metadata["predictions_path"]).parent == tmp_path / "predictions"
-    assert str(metadata["predictions_path"]) in result.stdout.replace("\n", "")
+    location = Path(metadata["predictions_location"])
+    written = pd.read_parquet(location)  # the parts; `_SUCCESS` is skipped as Spark's readers do
+    assert location.parent == tmp_path / "predictions"
+    assert (location / "_SUCCESS").is_file() and [p.name for p in location.glob("part-*")] == [
+        "part-00000.parquet"
+    ]
+    assert str(location) in result.stdout.replace("\n", "").replace(" ", "").replace("│", "")
     version = production(model)
     batch = pd.read_csv(batches["clean"])
     fitted = version.get_model_artifact("model").load()
@@ -151,6 +155,12 @@ def test_clean_batch_no_drift_predictions_equal_the_model(
     assert set(written["model_version"]) == {str(version.number)}
     linked = version.get_data_artifact("predictions")
     assert linked is not None and linked.producer_pipeline_run_id == run.id
+    summary = linked.load()
+    assert (summary.rows, summary.location, summary.scored_by) == (400, str(location), "in_process")
+    assert summary.label_counts == {str(k): v for k, v in written["prediction"].value_counts().items()}
+    reference = run.steps["score_batch"].outputs["batch_input"][0].load()
+    assert (reference["uri"], reference["rows"], reference["files"]) == (str(batches["clean"]), None, 1)
+    assert len(run.steps["score_batch"].outputs["drift_sample"][0].load()) == 400
 
 
 def test_shifted_batch_drift_report_matches_the_run_metadata(
@@ -407,7 +417,7 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         )
         batch_run = latest_run("batch_inference")
         assert batch_run.run_metadata["scored_by"] == base_url
-        written = pd.read_parquet(batch_run.run_metadata["predictions_path"])
+        written = pd.read_parquet(batch_run.run_metadata["predictions_location"])
         assert set(written["model_version"]) == {str(second)}
 
         share = query(prometheus, f'mlops_drift_share{{model="{model}",model_version="{second}"}}')

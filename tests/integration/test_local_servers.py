@@ -7,6 +7,7 @@ Also the fault drill of the S3 server dying mid-run.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,13 +17,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import pandas as pd
 import psutil
 import psycopg
 import pymysql
 import pytest
 import requests
+import yaml
 
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import last_line, run_cli, servers_env
@@ -270,16 +274,41 @@ def test_dashboard_in_chromium_shows_the_run_and_its_model(servers: Servers) -> 
             browser.close()
 
 
-def test_drift_report_in_the_s3_store_is_served_to_the_dashboard(servers: Servers, tmp_path: Path) -> None:
-    """Batch inference on this stack: the Evidently report (an HTML artifact in the S3 server) comes
-    back from the endpoint the dashboard's artifact view calls, with the run's numbers."""
-    batch = tmp_path / "shifted.csv"
-    for args in (
-        ("simulate", "--drift", "1.0", "--rows", "300", "--out", str(batch)),
-        ("--pipeline", "batch-inference", "--data", str(batch)),
-    ):
-        done = servers.cli(*args)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+def test_an_s3_folder_is_scored_into_s3_and_its_drift_report_served_to_the_dashboard(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """Batch inference on this stack from a folder of Parquet parts in the S3 server, read and
+    written through the artifact store's credentials: the predictions land in S3, complete with
+    `_SUCCESS`, and the Evidently report (an HTML artifact there too) comes back from the endpoint
+    the dashboard's artifact view calls, with the run's numbers."""
+    batch = tmp_path / "shifted.parquet"
+    done = servers.cli("simulate", "--drift", "1.0", "--rows", "300", "--out", str(batch))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = pd.read_parquet(batch)
+    s3: Any = servers.s3()
+    for index, part in enumerate((rows.iloc[:120], rows.iloc[120:])):
+        s3.put_object(
+            Bucket="zenml-artifacts",
+            Key=f"batches/shifted/part-{index}.parquet",
+            Body=part.to_parquet(index=False),
+        )
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "batch_inference.yaml").read_text())
+    config["parameters"]["output"] = {"folder": "s3://zenml-artifacts/predictions"}
+    (tmp_path / "batch.yaml").write_text(yaml.safe_dump(config))
+    done = servers.cli(
+        "--pipeline", "batch-inference", "--config", str(tmp_path / "batch.yaml"),
+        "--data", "s3://zenml-artifacts/batches/shifted/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    listed = s3.list_objects_v2(Bucket="zenml-artifacts", Prefix="predictions/")["Contents"]
+    names = sorted(item["Key"].rsplit("/", 1)[1] for item in listed)
+    assert names == ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
+    parts = [item["Key"] for item in listed if "part-" in item["Key"]]
+    scored = sum(
+        len(pd.read_parquet(io.BytesIO(s3.get_object(Bucket="zenml-artifacts", Key=key)["Body"].read())))
+        for key in parts
+    )
+    assert scored == 300
     found = servers.run(sys.executable, "-c", FIND_REPORT)
     assert found.returncode == 0, found.stderr[-3000:]
     report = json.loads(last_line(found.stdout))

@@ -123,7 +123,7 @@ def test_a_bad_config_is_refused_before_zenml_or_scikit_learn_loads(tmp_path: Pa
         ),
         (
             ("--pipeline", "batch-inference", "--data", "/no/batch.csv"),
-            "error: --data: data file '/no/batch.csv': no such file",
+            "error: --data: data file or folder '/no/batch.csv': no such file or folder",
         ),
         (
             ("--pipeline", "batch-inference", "--dry-run", "--manifest-out", "x.yaml"),

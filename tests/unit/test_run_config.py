@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from core.sources import CsvSource, DemoSource, ParquetSource
-from pipelines.parameters import TrainingParameters
+from core.sources import CsvSource, DemoSource, FilesSource, ParquetSource
+from pipelines.parameters import BatchInferenceParameters, TrainingParameters
 from pipelines.run_config import RunConfig, load_run_config, with_overrides
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_without_overrides_nothing_changes(minimal: RunConfig[TrainingParameters
 def test_data_override_with_csv_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "new.csv"
     data.write_text("a,churned\n1,y\n", encoding="utf-8")
-    config = with_overrides(minimal, data=data)
+    config = with_overrides(minimal, data=str(data))
     assert config.parameters.data.source == CsvSource(kind="csv", path=data, separator=",")
     assert config.parameters.data.target == "churned"
     assert minimal.parameters.data.source == CsvSource(kind="csv", path=Path("data/churn.csv"))
@@ -166,10 +166,10 @@ def test_data_override_with_tsv_and_parquet(minimal: RunConfig[TrainingParameter
     tsv.write_text("a\tchurned\n1\ty\n", encoding="utf-8")
     parquet = tmp_path / "new.parquet"
     parquet.write_bytes(b"PAR1")
-    assert with_overrides(minimal, data=tsv).parameters.data.source == CsvSource(
+    assert with_overrides(minimal, data=str(tsv)).parameters.data.source == CsvSource(
         kind="csv", path=tsv, separator="\t"
     )
-    assert with_overrides(minimal, data=parquet).parameters.data.source == ParquetSource(
+    assert with_overrides(minimal, data=str(parquet)).parameters.data.source == ParquetSource(
         kind="parquet", path=parquet
     )
 
@@ -177,20 +177,30 @@ def test_data_override_with_tsv_and_parquet(minimal: RunConfig[TrainingParameter
 def test_missing_data_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "absent.csv"
     with pytest.raises(ConfigError) as caught:
-        with_overrides(minimal, data=data)
+        with_overrides(minimal, data=str(data))
     assert str(caught.value) == f"--data: data file '{data}': no such file"
 
 
 def test_data_directory_is_not_a_file(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"--data: data file '{tmp_path}': no such file")):
-        with_overrides(minimal, data=tmp_path)
+        with_overrides(minimal, data=str(tmp_path))
+
+
+def test_batch_inference_takes_a_folder_or_uri_by_reference(tmp_path: Path) -> None:
+    path = tmp_path / "batch.yaml"
+    path.write_text("model: {name: m}\nparameters: {data: {source: {kind: demo}}}\n", encoding="utf-8")
+    config = load_run_config(path, BatchInferenceParameters)
+
+    for data in (str(tmp_path), "s3://bucket/batches/2026-12-01/", "nowhere/yet.tsv"):
+        source = with_overrides(config, data=data).parameters.data.source
+        assert source == FilesSource(kind="files", uri=data, separator="\t" if data.endswith(".tsv") else ",")
 
 
 def test_data_file_with_unsupported_suffix(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:
     data = tmp_path / "data.xyz"
     data.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(f"--data {data}: unsupported file type '.xyz'")):
-        with_overrides(minimal, data=data)
+        with_overrides(minimal, data=str(data))
 
 
 def test_target_model_name_and_no_cache(minimal: RunConfig[TrainingParameters]) -> None:
