@@ -58,6 +58,8 @@ def raw_predict_seconds(path: Path, env: dict[str, str]) -> float:
         "import sys, time, pandas as pd\n"
         "from zenml.client import Client\n"
         "from zenml.enums import ModelStages\n"
+        "from zenml.utils import source_utils\n"
+        "source_utils.set_custom_source_root('.')\n"  # `python -c` has no main module file
         "model = Client().get_model_version('breast_cancer_classifier', ModelStages.PRODUCTION)"
         ".get_model_artifact('model').load()\n"
         "frame = pd.read_parquet(sys.argv[1])\n"
