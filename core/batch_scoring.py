@@ -8,6 +8,7 @@ complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
 import time
@@ -129,7 +130,9 @@ class PartitionedOutput:
             for part in sorted(self.fs.ls(self.staging, detail=False)):
                 self.fs.mv(part, posixpath.join(self.location, posixpath.basename(part)))
             self.fs.pipe_file(posixpath.join(self.location, SUCCESS_MARKER), marker)
-            self.fs.rm(self.staging, recursive=True)
+            # An object store has no folders: once its parts moved, the staging prefix is gone.
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(self.staging, recursive=True)
         return self.uri
 
     def discard(self) -> None:

@@ -60,29 +60,21 @@ def score_batch(
     version = str(model.number)
     schema: FeatureSchema = load_version_artifact("feature_schema")
     location = f"{output.folder.rstrip('/')}/{model.name}-v{version}-{context.pipeline_run.name}"
+    written = PartitionedOutput(filesystem_for(location), location, output.format)
     if scoring.engine == "spark":
         from stacks.spark.scoring import score_on_spark  # PySpark: the `spark` extra
 
-        if not isinstance(data.source, FilesSource):
-            raise ConfigError(f"scoring.engine: spark reads files; {describe_source(data.source)} is not")
+        assert isinstance(data.source, FilesSource)  # BatchInferenceParameters refuses any other
         batch = list_batch(data.source, filesystem_for(data.source.uri))
         reference = {"source": describe_source(data.source), **batch.reference()}
+        model_artifact = load_version_artifact("model")
         scored = score_on_spark(
-            batch,
-            load_version_artifact("model"),
-            schema,
-            validation,
-            version,
-            location,
-            output,
-            scoring.spark,
-            drift,
+            batch, model_artifact, schema, validation, version, written, scoring.spark, drift
         )
         summary, sample = scored.summary, scored.sample
     else:
         chunks, reference = _chunks(data, schema, scoring.chunk_rows)
         scorer = _Scorer(scoring, model.name, version)
-        written = PartitionedOutput(filesystem_for(location), location, output.format)
         reservoir = ReservoirSample(drift.sample_rows, drift.seed)
         try:
             totals = score_chunks(chunks, schema, validation, scorer, written, reservoir)

@@ -22,7 +22,7 @@ from core.batch_scoring import BatchPredictions, BatchTotals, PartitionedOutput
 from core.batches import BatchFiles
 from core.drift import DriftConfig
 from core.errors import DataSourceError, DataValidationError
-from core.scoring import PREDICTION_COLUMN, VERSION_COLUMN, OutputConfig, SparkConfig
+from core.scoring import PREDICTION_COLUMN, VERSION_COLUMN, SparkConfig
 from core.validation import FeatureSchema, ValidationConfig, features_validator
 from stacks.spark.session import spark_session
 
@@ -50,19 +50,14 @@ def score_on_spark(
     schema: FeatureSchema,
     rules: ValidationConfig,
     version: str,
-    location: str,
-    output: OutputConfig,
+    written: PartitionedOutput,
     config: SparkConfig,
     drift: DriftConfig,
 ) -> SparkScores:
-    """Read, check, score and write the batch on Spark; the output is published only when every row
-    was scored and the whole batch keeps the rules."""
-    import fsspec
-
+    """Read, check, score and write the batch on Spark into `written`'s hidden folder; published only
+    when every row was scored and the whole batch keeps the rules, else removed."""
     started = time.perf_counter()
-    fs = fsspec.core.url_to_fs(location)[0]
-    written = PartitionedOutput(fs, location, output.format)
-    staging = str(fs.unstrip_protocol(written.staging))
+    staging = str(written.fs.unstrip_protocol(written.staging))
     with spark_session(config) as spark, tempfile.TemporaryDirectory(prefix="spark-model-") as scratch:
         try:
             scored = _scored(
@@ -70,17 +65,17 @@ def score_on_spark(
             )
             writer = scored.write.mode("error")
             try:
-                writer.parquet(staging) if output.format == "parquet" else writer.csv(staging, header=True)
+                writer.parquet(staging) if written.format == "parquet" else writer.csv(staging, header=True)
             except Exception as error:
                 raise _user_facing(error) from None
-            result = spark.read.parquet(staging) if output.format == "parquet" else scored
+            result = spark.read.parquet(staging) if written.format == "parquet" else scored
             totals = _totals(result, schema, model)
             totals.check_missing(rules.max_null_fraction)
             sample = _sample(result.select(*schema.features), totals.rows, drift)
-            parts = len([name for name in fs.ls(written.staging, detail=False) if "/part-" in name])
+            parts = len([name for name in written.fs.ls(written.staging, detail=False) if "/part-" in name])
             summary = BatchPredictions(
                 location=written.uri,
-                format=output.format,
+                format=written.format,
                 files=parts,
                 rows=totals.rows,
                 model_version=version,

@@ -271,3 +271,13 @@ def test_an_output_folder_is_never_overwritten(tmp_path: Path) -> None:
 
     with pytest.raises(DataSourceError, match="run-1: already exists"):
         PartitionedOutput(FS, str(tmp_path / "run-1"), "parquet")
+
+
+def test_a_uri_that_cannot_be_read_is_one_line_naming_it() -> None:
+    uri = "http://127.0.0.1:9/batches/2026-12-01/"  # nothing listens on the discard port
+
+    with pytest.raises(DataSourceError) as raised:
+        list_batch(files(uri), fsspec.filesystem("http"))
+
+    assert str(raised.value).startswith(f"data '{uri}': ")
+    assert "\n" not in str(raised.value)

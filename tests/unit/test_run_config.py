@@ -224,3 +224,16 @@ def test_model_name_override_keeps_other_model_options() -> None:
 
 def test_no_cache_false_leaves_cache_setting(minimal: RunConfig[TrainingParameters]) -> None:
     assert with_overrides(minimal, no_cache=False).zenml_options["enable_cache"] is True
+
+
+def test_spark_scoring_needs_files(tmp_path: Path) -> None:
+    path = tmp_path / "batch.yaml"
+    path.write_text(
+        "model: {name: m}\nparameters: {data: {source: {kind: demo}}, scoring: {engine: spark}}\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(
+        ConfigError, match=r"parameters: scoring.engine: spark reads files; data.source is of kind 'demo'"
+    ):
+        load_run_config(path, BatchInferenceParameters)
