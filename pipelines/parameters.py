@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from core.drift import DriftConfig
 from core.evaluation import EvaluationConfig
@@ -56,15 +56,6 @@ class BatchInferenceParameters(StrictModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-
-    @model_validator(mode="after")
-    def _spark_reads_files(self) -> BatchInferenceParameters:
-        if self.scoring.engine == "spark" and self.data.source.kind != "files":
-            raise ValueError(
-                f"scoring.engine: spark reads files; data.source is of kind '{self.data.source.kind}' "
-                "(give a file, folder or URI with --data, or a source of kind `files`)"
-            )
-        return self
 
 
 class ContinuousTrainingParameters(StrictModel):

@@ -70,12 +70,24 @@ def with_overrides(
         if target is not None:
             data_config = data_config.model_copy(update={"target": target})
         parameters = parameters.model_copy(update={"data": data_config})
+    if isinstance(parameters, BatchInferenceParameters):
+        _check_engine_reads(parameters, config.path)
     options = dict(config.zenml_options)
     if model_name is not None:
         options["model"] = {**options["model"], "name": model_name}
     if no_cache:
         options["enable_cache"] = False
     return replace(config, zenml_options=options, parameters=parameters)
+
+
+def _check_engine_reads(parameters: BatchInferenceParameters, path: Path) -> None:
+    """Spark reads files: known only once `--data` has replaced the config's source."""
+    kind = parameters.data.source.kind
+    if parameters.scoring.engine == "spark" and kind != "files":
+        raise ConfigError(
+            f"{path}: parameters.scoring.engine: spark reads files; data.source is of kind '{kind}' "
+            "(give a file, folder or URI with --data, or a source of kind `files`)"
+        )
 
 
 def data_option_source(data: str, parameters: StrictModel) -> Source:

@@ -26,10 +26,12 @@ fi
 mypy_log=$(mktemp)
 .venv/bin/mypy . >"$mypy_log" 2>&1 &
 mypy_pid=$!
-# Each test module runs whole on one of the two workers (modules build state test by test), in the
-# order tests/conftest.py gives them, slowest first (xdist would order them by their number of tests).
+# Each test module runs whole on one worker (modules build state test by test), in the order
+# tests/conftest.py gives them, slowest first (xdist would order them by their number of tests).
+# Three workers on two cores: a worker waiting on a server it started leaves a core to another
+# (the full run took 18.8 min of pytest with three, 20.1 with two, on this project's 2-core machine).
 status=0
-.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@" || status=$?
+.venv/bin/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder "$@" || status=$?
 mypy_status=0
 wait "$mypy_pid" || mypy_status=$?
 cat "$mypy_log"

@@ -84,9 +84,44 @@ def score(tmp_path: Path, data: Path, **scoring: Any) -> tuple[pd.DataFrame, Any
     return pd.read_parquet(location).sort_values("row_id", ignore_index=True), run
 
 
-def test_a_folder_is_scored_in_chunks_as_the_model_scores_it_whole(
+def kill_halfway(folder: Path, tmp_path: Path) -> None:
+    """Start a run on `folder` and kill -9 it while it writes the second of its three parts."""
+    predictions = tmp_path / "predictions"
+    args = [
+        "--pipeline",
+        "batch-inference",
+        "--config",
+        str(config(tmp_path, chunk_rows=100)),
+        "--data",
+        str(folder),
+    ]
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "run.py"), *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(predictions.glob(".*.incomplete/part-00001.parquet")):  # halfway: the 2nd of 3 parts
+            assert process.poll() is None and time.monotonic() < deadline, (
+                "the run ended before it was killed"
+            )
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+
+    assert [p.name for p in predictions.iterdir() if not p.name.startswith(".")] == []
+    assert not list(predictions.rglob("_SUCCESS"))
+
+
+def test_a_run_killed_halfway_leaves_nothing_complete_and_the_rerun_scores_in_chunks_as_the_model_whole(
     production: Any, folder: Path, tmp_path: Path
 ) -> None:
+    kill_halfway(folder, tmp_path)
+
     written, run = score(tmp_path, folder)
 
     parts = sorted(p.name for p in Path(run.run_metadata["predictions_location"]).iterdir())
@@ -148,40 +183,3 @@ def test_spark_names_the_file_with_a_bad_value_and_publishes_nothing(
     )
     assert Client().get_model_version(MODEL, ModelStages.PRODUCTION).id == before
     assert not (tmp_path / "predictions").exists() or not any((tmp_path / "predictions").iterdir())
-
-
-def test_a_run_killed_halfway_leaves_nothing_complete_and_a_rerun_scores_it_all(
-    production: Any, folder: Path, tmp_path: Path
-) -> None:
-    predictions = tmp_path / "predictions"
-    args = [
-        "--pipeline",
-        "batch-inference",
-        "--config",
-        str(config(tmp_path, chunk_rows=100)),
-        "--data",
-        str(folder),
-    ]
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "run.py"), *args],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while not list(predictions.glob(".*.incomplete/part-00001.parquet")):  # halfway: the 2nd of 3 parts
-            assert process.poll() is None and time.monotonic() < deadline, (
-                "the run ended before it was killed"
-            )
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(timeout=60)
-
-    assert [p.name for p in predictions.iterdir() if not p.name.startswith(".")] == []
-    assert not list(predictions.rglob("_SUCCESS"))
-
-    written, _ = score(tmp_path, folder)
-    assert written["row_id"].tolist() == list(range(12_000))

@@ -226,14 +226,16 @@ def test_no_cache_false_leaves_cache_setting(minimal: RunConfig[TrainingParamete
     assert with_overrides(minimal, no_cache=False).zenml_options["enable_cache"] is True
 
 
-def test_spark_scoring_needs_files(tmp_path: Path) -> None:
+def test_spark_scoring_needs_files_once_data_is_applied(tmp_path: Path) -> None:
     path = tmp_path / "batch.yaml"
     path.write_text(
         "model: {name: m}\nparameters: {data: {source: {kind: demo}}, scoring: {engine: spark}}\n",
         encoding="utf-8",
     )
+    config = load_run_config(path, BatchInferenceParameters)
 
     with pytest.raises(
-        ConfigError, match=r"parameters: scoring.engine: spark reads files; data.source is of kind 'demo'"
+        ConfigError, match=r"parameters.scoring.engine: spark reads files; data.source is of kind 'demo'"
     ):
-        load_run_config(path, BatchInferenceParameters)
+        with_overrides(config)
+    assert with_overrides(config, data=str(tmp_path)).parameters.data.source.kind == "files"
