@@ -28,10 +28,10 @@ mypy_log=$(mktemp)
 mypy_pid=$!
 # Each test module runs whole on one worker (modules build state test by test), in the order
 # tests/conftest.py gives them, slowest first (xdist would order them by their number of tests).
-# Three workers on two cores: a worker waiting on a server it started leaves a core to another
-# (the full run took 18.8 min of pytest with three, 20.1 with two, on this project's 2-core machine).
+# Two workers for two cores: a third took 18.8 and 23.7 min of pytest in two runs, against 20.1 with
+# two, the modules slowing each other down about as much as it gained.
 status=0
-.venv/bin/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder "$@" || status=$?
+.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@" || status=$?
 mypy_status=0
 wait "$mypy_pid" || mypy_status=$?
 cat "$mypy_log"
