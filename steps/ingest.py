@@ -49,8 +49,9 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
 def read_source(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows, and which version of the source they are: a DVC revision, stream entries, files."""
     if isinstance(source, FilesSource):
-        batch = list_batch(source, filesystem_for(source.uri))
-        return read_all(batch, filesystem_for(source.uri)), {"files": batch.reference()}
+        fs = filesystem_for(source.uri)
+        batch = list_batch(source, fs)
+        return read_all(batch, fs), {"files": batch.reference()}
     if isinstance(source, ArtifactsSource):
         frame, streams = _load_artifacts(source)
         return frame, ({STREAM_ENTRIES: streams} if streams else {})
