@@ -7,6 +7,7 @@ Every error names the file, and where it can the rows and the column.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import io
@@ -292,12 +293,13 @@ def _parquet_chunks(fs: AbstractFileSystem, path: str, index: int, rows: int) ->
             except StopIteration:
                 return
             except (pa.ArrowException, OSError) as error:
-                group = sum(1 for start in group_starts if start <= first) - 1
+                group = bisect.bisect_right(group_starts, first) - 1
                 raise DataSourceError(
                     f"{path}, rows from {first:,} (row group {group}): cannot be read ({_first_line(error)})"
                 ) from None
-            group = sum(1 for start in group_starts if start <= first) - 1
-            yield Chunk(batch.to_pandas(), index, path, first, row_group=group)
+            yield Chunk(
+                batch.to_pandas(), index, path, first, row_group=bisect.bisect_right(group_starts, first) - 1
+            )
             first += batch.num_rows
 
 

@@ -123,7 +123,8 @@ def predictions_table(rows: pd.DataFrame, predictions: Predictions) -> pa.Table:
 
 
 def _check_no_clash(rows: Iterable[Any], answers: Iterable[str]) -> None:
-    clash = [name for name in answers if name in set(rows)]
+    present = set(rows)
+    clash = [name for name in answers if name in present]
     if clash:
         raise DataValidationError(
             f"column '{clash[0]}': the batch already has it and the predictions would overwrite it; "

@@ -24,7 +24,7 @@ from core.batch_scoring import (
     predictions_summary,
     score_chunks,
 )
-from core.batches import Chunk, arrow_types, list_batch, read_chunks
+from core.batches import BatchFiles, Chunk, arrow_types, list_batch, read_chunks
 from core.drift import DriftConfig
 from core.errors import ConfigError
 from core.lineage import data_fingerprint
@@ -66,7 +66,7 @@ def score_batch(
 
         assert isinstance(data.source, FilesSource)  # BatchInferenceParameters refuses any other
         batch = list_batch(data.source, filesystem_for(data.source.uri))
-        reference = {"source": describe_source(data.source), **batch.reference()}
+        reference = _files_reference(data.source, batch)
         model_artifact = load_version_artifact("model")
         scored = score_on_spark(
             batch, model_artifact, schema, validation, version, written, scoring.spark, drift
@@ -111,10 +111,7 @@ def _chunks(data: DataConfig, schema: FeatureSchema, rows: int) -> tuple[Iterato
     if isinstance(source, FilesSource):
         fs = filesystem_for(source.uri)
         batch = list_batch(source, fs)
-        return read_chunks(batch, fs, rows, arrow_types(schema)), {
-            "source": describe_source(source),
-            **batch.reference(),
-        }
+        return read_chunks(batch, fs, rows, arrow_types(schema)), _files_reference(source, batch)
     frame, version = read_source(source)
     reference = {
         "source": describe_source(source),
@@ -123,6 +120,10 @@ def _chunks(data: DataConfig, schema: FeatureSchema, rows: int) -> tuple[Iterato
         **version,
     }
     return frame_chunks(frame, rows, describe_source(source)), reference
+
+
+def _files_reference(source: FilesSource, batch: BatchFiles) -> dict[str, Any]:
+    return {"source": describe_source(source), **batch.reference()}
 
 
 class _Scorer:
