@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -24,19 +24,13 @@ def model_name_or_default(model_name: str | None) -> str:
     return load_pipeline_config("deployment", CONFIGS / "deployment.yaml").model_name
 
 
-def _active_deployer() -> Any:
-    from zenml.client import Client
-
-    return Client().active_stack.model_deployer
-
-
 @deployment_app.command("status")
 def status(model_name: ModelName = None) -> None:
     """Which version is served where, whether it answers, and its Prometheus metrics URL."""
-    from stacks.deployers import deployment_statuses
+    from stacks.deployers import active_model_deployer, deployment_statuses
 
     name = model_name_or_default(model_name)
-    statuses = deployment_statuses(_active_deployer(), name)
+    statuses = deployment_statuses(active_model_deployer(), name)
     if not statuses:
         typer.echo(f"'{name}' is not deployed on this stack")
     for found in statuses:
@@ -52,10 +46,10 @@ def status(model_name: ModelName = None) -> None:
 @deployment_app.command("stop")
 def stop(model_name: ModelName = None) -> None:
     """Stop and remove the model's local MLServer deployment."""
-    from stacks.deployers import stop_deployments
+    from stacks.deployers import active_model_deployer, stop_deployments
 
     name = model_name_or_default(model_name)
-    typer.echo(f"stopped {stop_deployments(_active_deployer(), name)} deployment(s) of '{name}'")
+    typer.echo(f"stopped {stop_deployments(active_model_deployer(), name)} deployment(s) of '{name}'")
 
 
 def predict(
@@ -75,7 +69,7 @@ def predict(
     rows = read_rows(data)  # a bad file fails before ZenML starts
     name = model_name_or_default(model_name)
     if url is None:
-        from stacks.deployers import deployed_base_url
+        from stacks.deployers import active_model_deployer, deployed_base_url
 
-        url = deployed_base_url(_active_deployer(), name)
+        url = deployed_base_url(active_model_deployer(), name)
     print_predictions(predict_rows(rows, url, name, out), out)

@@ -56,7 +56,7 @@ def promote(
     switched with no failed request."""
     from cli.console import console, print_deployment_summary, print_version
     from pipelines.execution import prepare_stack
-    from pipelines.model_versions import promote_version
+    from pipelines.manual_promotion import promote_version
     from pipelines.run_config import load_pipeline_config, with_overrides
 
     name = model_name_or_default(model_name)

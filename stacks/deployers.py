@@ -7,16 +7,18 @@ every stack. A stack without a model deployer gets a clear error, not a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sklearn.pipeline import Pipeline
-
-from core.compilation import ServingChoice, choose_runtime
+from core.compilation import ServingChoice
 from core.errors import ConfigError, DeploymentError
-from core.validation import FeatureSchema
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from core.validation import FeatureSchema
 
 SUPPORTED_FLAVORS = ("mlserver", "seldon")
 # Seldon Core's prepackaged SKLEARN_SERVER loads the joblib pipeline; a compiled model would need a
@@ -117,6 +119,10 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
 def _serving_choice(served: ModelToServe, config: MLServerConfig) -> tuple[ServingChoice, bytes | None]:
     """The ONNX compilation if it is proven on the example and held-out rows (or forced), else the
     pipeline; forcing ONNX on a pipeline that cannot be compiled is a failed deployment."""
+    import pandas as pd
+
+    from core.compilation import choose_runtime
+
     if config.runtime == "sklearn":
         return ServingChoice(runtime="sklearn", reason="mlserver.runtime is sklearn in the config"), None
     proof = pd.concat([served.example, served.held_out[served.schema.features]], ignore_index=True)
@@ -152,6 +158,17 @@ def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings
         model_version=served.version,
         serving=SELDON_SERVING,
     )
+
+
+def active_model_deployer() -> Any:
+    """The active stack's model deployer alone, or None. Building the whole stack would import every
+    component's library (MLflow for the tracker, about 2 s), which status, stop and predict never use."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
+
+    found = Client().active_stack_model.components.get(StackComponentType.MODEL_DEPLOYER) or []
+    return StackComponent.from_model(found[0]) if found else None
 
 
 def deployed_base_url(deployer: Any, model_name: str) -> str:

@@ -6,9 +6,11 @@ distribution (about 0.5 s here), once for every artifact a step stores, ten time
 run. Here the mapping is read once and kept in ZenML's config folder, keyed by the interpreter and
 the modification times of the folders on `sys.path` (installing, upgrading or removing a
 distribution adds or renames a folder there, which changes its time), so a later process with the
-same distributions reads the answer instead of scanning again. The answers are ZenML's. Installed by
-importing the `steps` package, so it is in place in every process that runs steps, on every
-orchestrator.
+same distributions reads the answer instead of scanning again. The file keeps the answers of the last
+few keys: the CLI, a test runner and an orchestrator's step process see different `sys.path`s and
+share one config folder, and would otherwise overwrite each other's answer. The answers are ZenML's.
+Installed by importing the `steps` package, so it is in place in every process that runs steps, on
+every orchestrator.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from zenml.utils import io_utils, source_utils
 
 CACHE_FILE = "package-distributions.json"
+KEPT_ANSWERS = 8
 
 
 def environment_key() -> str:
@@ -47,14 +50,16 @@ def cache_path() -> Path:
 def _distributions_by_top_level_module() -> Mapping[str, list[str]]:
     key, path = environment_key(), cache_path()
     try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached["key"] == key:
-            mapping: dict[str, list[str]] = cached["distributions"]
-            return mapping
+        answers: dict[str, dict[str, list[str]]] = json.loads(path.read_text(encoding="utf-8"))["answers"]
+        if not isinstance(answers, dict):
+            raise TypeError("answers")
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        answers = {}
+    if key in answers:
+        return answers[key]
     mapping = dict(packages_distributions())
-    _write_atomically(path, {"key": key, "distributions": mapping})
+    kept = list(answers.items())[-(KEPT_ANSWERS - 1) :]
+    _write_atomically(path, {"answers": dict([*kept, (key, mapping)])})
     return mapping
 
 

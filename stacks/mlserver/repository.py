@@ -11,15 +11,17 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from core.compilation import ServingChoice
 from core.files import write_text_atomically
 from core.validation import FeatureSchema
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 # Copied into each model's folder, from which MLServer imports the runtime (it needs the scorer).
 RUNTIME_SOURCES = tuple(

@@ -352,7 +352,7 @@ def test_model_list_show_and_promote_put_an_earlier_version_back(cli: Cli) -> No
     # In this process (the command's one line for a refusal is checked with version 999 below).
     from core.errors import ConfigError
     from pipelines.execution import prepare_stack
-    from pipelines.model_versions import promote_version
+    from pipelines.manual_promotion import promote_version
     from pipelines.run_config import load_pipeline_config
 
     empty = Client().create_model_version(DEMO_MODEL, name="nothing-trained")

@@ -83,6 +83,27 @@ def test_a_changed_environment_scans_again(scans: list[int], monkeypatch: pytest
     assert len(scans) == 2
 
 
+def test_processes_with_different_paths_keep_their_answers_side_by_side(
+    scans: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("the CLI's path", "the test runner's path", "the CLI's path", "the test runner's path"):
+        monkeypatch.setattr(package_lookup, "environment_key", lambda key=key: key)
+        package_lookup._distributions_by_top_level_module.cache_clear()  # as a new process starts
+        assert package_lookup.package_for_module("pandas") == zenml_original("pandas")
+
+    assert len(scans) == 2
+
+
+def test_only_the_latest_answers_are_kept(scans: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    for number in range(package_lookup.KEPT_ANSWERS + 1):
+        monkeypatch.setattr(package_lookup, "environment_key", lambda number=number: f"environment {number}")
+        package_lookup._distributions_by_top_level_module.cache_clear()
+        package_lookup.package_for_module("pandas")
+    kept = json.loads(package_lookup.cache_path().read_text(encoding="utf-8"))["answers"]
+
+    assert list(kept) == [f"environment {n}" for n in range(1, package_lookup.KEPT_ANSWERS + 1)]
+
+
 def test_installing_a_distribution_changes_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = tmp_path / "site-packages"
     site.mkdir()
@@ -99,4 +120,4 @@ def test_a_corrupt_cache_file_is_scanned_over(scans: list[int], tmp_path: Path) 
 
     assert package_lookup.package_for_module("yaml") == zenml_original("yaml")
     assert len(scans) == 1
-    assert json.loads((tmp_path / package_lookup.CACHE_FILE).read_text(encoding="utf-8"))["key"]
+    assert json.loads((tmp_path / package_lookup.CACHE_FILE).read_text(encoding="utf-8"))["answers"]
