@@ -14,6 +14,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
@@ -167,14 +168,19 @@ class PartitionedOutput:
         self._writers.clear()
 
 
+@dataclass
 class BatchTotals:
-    """Rows, labels, summed probabilities and missing values per feature, over all chunks."""
+    """Rows, labels, summed probabilities and missing values per feature: added up chunk by chunk
+    in process, or counted by Spark over its output."""
 
-    def __init__(self, features: list[str]) -> None:
-        self.rows = 0
-        self.labels: dict[str, int] = {}
-        self.probability_sums: dict[str, float] = {}
-        self.missing = pd.Series(0, index=features, dtype="int64")
+    missing: pd.Series
+    rows: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    probability_sums: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, features: list[str]) -> BatchTotals:
+        return cls(missing=pd.Series(0, index=features, dtype="int64"))
 
     def add(self, features: pd.DataFrame, predictions: Predictions) -> None:
         self.rows += len(features)
@@ -219,7 +225,7 @@ def score_chunks(
     features = schema.features
     # The share of missing values is a rule about the whole batch: checked on its totals below.
     validate = features_validator(schema, rules.model_copy(update={"max_null_fraction": 1.0}))
-    totals = BatchTotals(features)
+    totals = BatchTotals.empty(features)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
         written: Future[None] | None = None
         for chunk in _read_ahead(chunks):

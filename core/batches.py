@@ -8,9 +8,7 @@ Every error names the file, and where it can the rows and the column.
 from __future__ import annotations
 
 import bisect
-import csv
 import hashlib
-import io
 import json
 import posixpath
 import re
@@ -21,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from core.errors import DataSourceError
-from core.sources import CSV_SUFFIXES, PARQUET_SUFFIXES, FilesSource
+from core.sources import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    FilesSource,
+    check_csv_header,
+    check_unique_columns,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -221,7 +225,7 @@ def _parquet_header(fs: AbstractFileSystem, path: str) -> tuple[list[str], dict[
     except (pa.ArrowException, OSError) as error:
         raise DataSourceError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
     names = list(schema.names)
-    _check_unique(path, names)
+    check_unique_columns(names, path)
     return names, {field.name: str(field.type) for field in schema}, rows
 
 
@@ -235,21 +239,7 @@ def _csv_header(
         raise DataSourceError(
             f"{path}: not valid {source.encoding} text (byte {error.start}); set the source's `encoding`"
         ) from None
-    header = next(csv.reader(io.StringIO(line), delimiter=source.separator), [])
-    if not any(cell.strip() for cell in header):
-        raise DataSourceError(f"{path}: is empty (no header row)")
-    if len(header) == 1 and any(mark in header[0] for mark in ";\t|,".replace(source.separator, "")):
-        raise DataSourceError(
-            f"{path}: found a single column '{header[0]}'; the separator is probably not '{source.separator}'"
-        )
-    _check_unique(path, header)
-    return header, {}, None
-
-
-def _check_unique(path: str, names: list[str]) -> None:
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise DataSourceError(f"{path}: duplicated column name(s) {', '.join(duplicated)}")
+    return check_csv_header(line, source.separator, path), {}, None
 
 
 def _check_same_columns(

@@ -326,22 +326,31 @@ def _parse_csv(handle: IO[bytes], separator: str, encoding: str, label: str) -> 
             f"{label}: not valid {encoding} text (byte {error.start}); "
             "set the source's `encoding` to the file's encoding"
         ) from None
+    check_csv_header(text, separator, label)
+    try:
+        return pd.read_csv(io.StringIO(text), sep=separator)
+    except pd.errors.ParserError as error:
+        raise DataSourceError(f"{label}: cannot be parsed as CSV: {error}") from None
+
+
+def check_csv_header(text: str, separator: str, label: str) -> list[str]:
+    """The header row of CSV `text` (the file's first line will do): present, split by `separator`,
+    every name once (pandas would rename a duplicate without a word)."""
     header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
     if not any(cell.strip() for cell in header):
         raise DataSourceError(f"{label}: is empty (no header row)")
-    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
+    if len(header) == 1 and any(mark in header[0] for mark in ";\t|,".replace(separator, "")):
+        raise DataSourceError(
+            f"{label}: found a single column '{header[0]}'; the separator is probably not '{separator}'"
+        )
+    check_unique_columns(header, label)
+    return header
+
+
+def check_unique_columns(names: list[str], label: str) -> None:
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=separator)
-    except pd.errors.ParserError as error:
-        raise DataSourceError(f"{label}: cannot be parsed as CSV: {error}") from None
-    if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in ";\t|"):
-        raise DataSourceError(
-            f"{label}: found a single column '{frame.columns[0]}'; "
-            f"the separator is probably not '{separator}'"
-        )
-    return frame
 
 
 def _read_parquet_file(path: Path) -> pd.DataFrame:
@@ -355,10 +364,7 @@ def _parse_parquet(data: Path | IO[bytes], label: str) -> pd.DataFrame:
 
     try:
         parquet = pq.ParquetFile(data)
-        names = parquet.schema_arrow.names
-        duplicated = sorted({name for name in names if names.count(name) > 1})
-        if duplicated:
-            raise DataSourceError(f"{label}: duplicated column name(s) {', '.join(duplicated)}")
+        check_unique_columns(parquet.schema_arrow.names, label)
         frame: pd.DataFrame = parquet.read().to_pandas()
     except (pa.ArrowException, OSError) as error:
         raise DataSourceError(f"{label}: not a readable Parquet file ({error})") from None

@@ -202,14 +202,15 @@ def _totals(result: DataFrame, schema: FeatureSchema, model: Any) -> BatchTotals
     aggregates += [F.sum(f"proba_{name}").alias(f"sum {name}") for name in classes]
     found = result.agg(*aggregates).first()
     assert found is not None
-    totals = BatchTotals(schema.features)
-    totals.rows = int(found["rows"])
-    for name in schema.features:
-        totals.missing[name] = int(found[f"missing {name}"] or 0)
-    totals.probability_sums = {name: float(found[f"sum {name}"] or 0.0) for name in classes}
     counted = result.groupBy(PREDICTION_COLUMN).count().collect()
-    totals.labels = {str(row[PREDICTION_COLUMN]): int(row["count"]) for row in counted}
-    return totals
+    return BatchTotals(
+        missing=pd.Series(
+            {name: int(found[f"missing {name}"] or 0) for name in schema.features}, dtype="int64"
+        ),
+        rows=int(found["rows"]),
+        labels={str(row[PREDICTION_COLUMN]): int(row["count"]) for row in counted},
+        probability_sums={name: float(found[f"sum {name}"] or 0.0) for name in classes},
+    )
 
 
 def _sample(features: DataFrame, rows: int, drift: DriftConfig) -> pd.DataFrame:

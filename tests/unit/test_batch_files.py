@@ -129,8 +129,16 @@ def test_a_file_unlike_the_first_is_named_with_its_column(folder: Path, change: 
             "mixes Parquet and CSV files",
         ),
         (lambda p: (p.mkdir(), (p / "a.parquet").write_bytes(b"")), "a.parquet: is empty"),
+        (
+            lambda p: (p.mkdir(), (p / "a.csv").write_text("x;y;z\n1;2;3\n")),
+            "a.csv: found a single column 'x;y;z'; the separator is probably not ','",
+        ),
+        (
+            lambda p: (p.mkdir(), (p / "a.csv").write_text("x,y,x\n1,2,3\n")),
+            r"a.csv: duplicated column name\(s\) x",
+        ),
     ],
-    ids=["nowhere", "empty folder", "unknown file", "mixed formats", "empty file"],
+    ids=["nowhere", "empty folder", "unknown file", "mixed formats", "empty file", "separator", "duplicates"],
 )
 def test_what_is_not_a_batch_is_refused_in_one_line(tmp_path: Path, make: Any, message: str) -> None:
     where = tmp_path / "batch"
