@@ -57,9 +57,8 @@ def _distributions_by_top_level_module() -> Mapping[str, list[str]]:
         answers = {}
     if key in answers:
         return answers[key]
-    mapping = dict(packages_distributions())
-    kept = list(answers.items())[-(KEPT_ANSWERS - 1) :]
-    _write_atomically(path, {"answers": dict([*kept, (key, mapping)])})
+    answers[key] = mapping = dict(packages_distributions())
+    _write_atomically(path, {"answers": dict(list(answers.items())[-KEPT_ANSWERS:])})
     return mapping
 
 
