@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess([RUN, *args], int(code or 0), out.getvalue(), err.getvalue())
 
 
-def run_and_list_imports(*args: str, watched: tuple[str, ...]) -> tuple[int, str, str]:
+def run_and_list_imports(
+    *args: str, watched: tuple[str, ...], env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     """`python run.py ARGS` in a probe that says which of `watched` the command imported."""
     probe = (
         "import runpy, sys\n"
@@ -53,7 +56,9 @@ def run_and_list_imports(*args: str, watched: tuple[str, ...]) -> tuple[int, str
         f"print('IMPORTED:', sorted(m for m in {watched!r} if m in sys.modules))\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
     return result.returncode, result.stdout, result.stderr
 
 
@@ -267,3 +272,39 @@ def test_simulate_writes_a_seeded_batch(tmp_path: Path) -> None:
     assert all(r.returncode == 0 for r in results)
     assert results[0].stdout.strip() == f"40 rows (drift 0.5, seed 3) written to {first}"
     pd.testing.assert_frame_equal(pd.read_csv(first), pd.read_parquet(second), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.store
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("model", "list", "--model-name", "nothing_trained"), "model 'nothing_trained' has no versions"),
+        (("model", "show", "--model-name", "nothing_trained"), "model 'nothing_trained' has no versions"),
+    ],
+    ids=["model list", "model show"],
+)
+def test_model_versions_are_read_without_importing_mlflow_or_scikit_learn(
+    args: tuple[str, ...], expected: str
+) -> None:
+    code, out, err = run_and_list_imports(*args, watched=("mlflow", "sklearn"))
+
+    assert code == 1 and expected in err, err
+    assert "IMPORTED: []" in out
+
+
+@pytest.mark.store
+def test_deployment_status_asks_the_deployer_without_building_the_stack(tmp_path: Path) -> None:
+    """On the `local` stack, whose MLflow tracker ZenML would import to build the whole stack."""
+    env = {**os.environ, "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    for command in (
+        [sys.executable, RUN, "stack", "register", "local"],
+        [str(Path(sys.executable).parent / "zenml"), "stack", "set", "local"],
+    ):
+        subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+
+    code, out, err = run_and_list_imports(
+        "deployment", "status", "--model-name", "nothing_trained", watched=("mlflow", "sklearn"), env=env
+    )
+
+    assert code == 0 and "'nothing_trained' is not deployed on this stack" in out, err
+    assert "IMPORTED: []" in out
