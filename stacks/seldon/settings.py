@@ -7,7 +7,7 @@ import hashlib
 import re
 from decimal import Decimal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.errors import ConfigError
 from core.types import StrictModel
@@ -91,10 +91,13 @@ class SeldonSettings(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
     """Extra labels on the SeldonDeployment."""
 
+    # Parsing a quantity needs the `seldon` extra; the defaults are valid quantities and are not
+    # parsed, so the section (which ZenML dumps and validates again with every field set inside a
+    # run) never needs the extra unless the config changes a resource.
     @field_validator("cpu_request", "memory_request", "cpu_limit", "memory_limit")
     @classmethod
-    def _quantity(cls, value: str | None) -> str | None:
-        if value is not None:
+    def _quantity(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not cls._is_default(info.field_name, value):
             quantity_value(value)
         return value
 
@@ -126,14 +129,19 @@ class SeldonSettings(StrictModel):
     @model_validator(mode="after")
     def _request_within_limit(self) -> SeldonSettings:
         # Seldon would accept the SeldonDeployment and then fail to create its pods; say so up front.
-        # The defaults fit; only what the config set is compared (so no config needs `kubernetes`).
+        # The defaults fit; only a pair the config changed is compared.
         for resource in ("cpu", "memory"):
-            if not {f"{resource}_request", f"{resource}_limit"} & self.model_fields_set:
+            names = (f"{resource}_request", f"{resource}_limit")
+            if all(self._is_default(name, getattr(self, name)) for name in names):
                 continue
-            request, limit = getattr(self, f"{resource}_request"), getattr(self, f"{resource}_limit")
+            request, limit = getattr(self, names[0]), getattr(self, names[1])
             if limit is not None and quantity_value(request) > quantity_value(limit):
                 raise ValueError(f"{resource}_request {request!r} is greater than {resource}_limit {limit!r}")
         return self
+
+    @classmethod
+    def _is_default(cls, field: str | None, value: object) -> bool:
+        return field is not None and value == cls.model_fields[field].default
 
     def resources(self) -> dict[str, dict[str, str]]:
         """The `resources` block of the model server's container."""
