@@ -25,6 +25,7 @@ from core.sources import (
     FilesSource,
     check_csv_header,
     check_unique_columns,
+    separator_for,
 )
 
 if TYPE_CHECKING:
@@ -126,12 +127,17 @@ def list_batch(source: FilesSource, fs: AbstractFileSystem) -> BatchFiles:
     if not infos:
         raise DataSourceError(f"{label}: the folder holds no data files")
     fmt = _format_of(source, [str(info["name"]) for info in infos])
+    separator = separator_for(str(infos[0]["name"]), source.separator)  # one per batch, as the format
     files, columns = [], None
     for info in infos:
         path = _full_name(fs, str(info["name"]))
         if int(info.get("size") or 0) == 0:
             raise DataSourceError(f"{path}: is empty")
-        names, types, rows = _parquet_header(fs, path) if fmt == "parquet" else _csv_header(fs, path, source)
+        names, types, rows = (
+            _parquet_header(fs, path)
+            if fmt == "parquet"
+            else _csv_header(fs, path, separator, source.encoding)
+        )
         if columns is None:
             columns, first_types, first_path = names, types, path
         else:
@@ -145,7 +151,7 @@ def list_batch(source: FilesSource, fs: AbstractFileSystem) -> BatchFiles:
         format=fmt,
         files=tuple(files),
         columns=tuple(columns),
-        separator=source.separator,
+        separator=separator,
         encoding=source.encoding,
     )
 
@@ -230,16 +236,16 @@ def _parquet_header(fs: AbstractFileSystem, path: str) -> tuple[list[str], dict[
 
 
 def _csv_header(
-    fs: AbstractFileSystem, path: str, source: FilesSource
+    fs: AbstractFileSystem, path: str, separator: str, encoding: str
 ) -> tuple[list[str], dict[str, str], None]:
     try:
         with fs.open(path, "rb") as handle:
-            line = handle.readline().decode(source.encoding)
+            line = handle.readline().decode(encoding)
     except UnicodeDecodeError as error:
         raise DataSourceError(
-            f"{path}: not valid {source.encoding} text (byte {error.start}); set the source's `encoding`"
+            f"{path}: not valid {encoding} text (byte {error.start}); set the source's `encoding`"
         ) from None
-    return check_csv_header(line, source.separator, path), {}, None
+    return check_csv_header(line, separator, path), {}, None
 
 
 def _check_same_columns(

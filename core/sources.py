@@ -35,8 +35,8 @@ class CsvSource(StrictModel):
     kind: Literal["csv"]
     path: Path
     """The file, relative to the working directory or absolute."""
-    separator: str = ","
-    """The CSV's column separator (`--data` with a .tsv file uses a tab)."""
+    separator: str | None = None
+    """The CSV's column separator; none: a tab for a .tsv file, else a comma."""
     encoding: str = "utf-8"
     """The file's text encoding."""
 
@@ -61,8 +61,8 @@ class FilesSource(StrictModel):
     """The file or folder: a path, or a URI such as s3://bucket/batches/2026-12-01/."""
     format: Literal["auto", "parquet", "csv"] = "auto"
     """`auto` goes by the files' suffixes (.parquet/.pq, .csv/.tsv/.txt); one format per batch."""
-    separator: str = ","
-    """The CSV files' column separator (a .tsv batch uses a tab)."""
+    separator: str | None = None
+    """The CSV files' column separator; none: a tab for .tsv files, else a comma."""
     encoding: str = "utf-8"
     """The CSV files' text encoding."""
 
@@ -207,20 +207,32 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
+def separator_for(name: str | Path, separator: str | None) -> str:
+    """A CSV file's column separator: the configured one, else a tab for .tsv and a comma otherwise."""
+    if separator is not None:
+        return separator
+    return "\t" if str(name).lower().endswith(".tsv") else ","
+
+
 def source_for_path(path: Path) -> CsvSource | ParquetSource:
-    """The source for `--data PATH`, chosen by the file's suffix."""
+    """The source of one file, chosen by its suffix."""
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         return ParquetSource(kind="parquet", path=path)
     if suffix in CSV_SUFFIXES:
-        return CsvSource(kind="csv", path=path, separator="\t" if suffix == ".tsv" else ",")
+        return CsvSource(kind="csv", path=path)
     raise ConfigError(
         f"--data {path}: unsupported file type '{suffix or '(none)'}'; use .csv, .tsv or .parquet"
     )
 
 
-def data_file_source(path: Path) -> CsvSource | ParquetSource:
-    """The source for `--data PATH`: the file must exist."""
+def data_option_source(data: str, by_reference: bool) -> Source:
+    """What `--data` stands for. Read whole (training, continuous training): one existing CSV, TSV or
+    Parquet file. Read by reference, chunk by chunk (batch inference): also a folder of them or a
+    URI (s3://, gs://, az://)."""
+    if by_reference:
+        return FilesSource(kind="files", uri=data)
+    path = Path(data)
     if not path.is_file():
         raise ConfigError(f"--data: data file '{path}': no such file")
     return source_for_path(path)
@@ -313,7 +325,8 @@ def _check_file(path: Path) -> None:
 def _read_csv_file(source: CsvSource) -> pd.DataFrame:
     _check_file(source.path)
     with source.path.open("rb") as handle:
-        return _parse_csv(handle, source.separator, source.encoding, f"data file '{source.path}'")
+        separator = separator_for(source.path, source.separator)
+        return _parse_csv(handle, separator, source.encoding, f"data file '{source.path}'")
 
 
 def _parse_csv(handle: IO[bytes], separator: str, encoding: str, label: str) -> pd.DataFrame:
@@ -512,7 +525,8 @@ def read_dvc(source: DvcSource) -> DvcRead:
     if isinstance(parsed_as, ParquetSource):
         frame = _parse_parquet(io.BytesIO(payload), label)
     else:
-        frame = _parse_csv(io.BytesIO(payload), parsed_as.separator, parsed_as.encoding, label)
+        separator = separator_for(source.path, None)
+        frame = _parse_csv(io.BytesIO(payload), separator, parsed_as.encoding, label)
     return DvcRead(frame=frame, commit=commit, md5=None if md5 is None else str(md5))
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from core.config_files import read_yaml_mapping
 from core.errors import ConfigError
-from core.sources import CsvSource, DataConfig, FilesSource, ParquetSource, data_file_source, load_source
+from core.sources import CsvSource, DataConfig, FilesSource, ParquetSource, data_option_source, load_source
 from core.validation import ValidationConfig, check_labels, validate_training_data
 
 
@@ -28,11 +28,7 @@ def check_data(pipeline: str, config_file: Path, data: str | None, target: str |
     parameters = read_yaml_mapping(config_file).get("parameters") or {}
     overrides: dict[str, Any] = {}
     if data is not None:
-        overrides["source"] = (
-            FilesSource(kind="files", uri=data)
-            if pipeline == "batch-inference"
-            else data_file_source(Path(data))
-        )
+        overrides["source"] = data_option_source(data, by_reference=pipeline == "batch-inference")
     if target is not None:
         overrides["target"] = target
     try:

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from core.config_files import read_yaml_mapping, validate
 from core.errors import ConfigError
 from core.modeling import WITHOUT_ESTIMATOR_CHECK
-from core.sources import FilesSource, Source, data_file_source
+from core.sources import data_option_source
 from core.types import StrictModel
 from pipelines.parameters import PARAMETERS, BatchInferenceParameters
 
@@ -66,7 +66,8 @@ def with_overrides(
         if data_config is None:
             raise ConfigError(f"--data and --target do not apply to {config.path.name}")
         if data is not None:
-            data_config = data_config.model_copy(update={"source": data_option_source(data, parameters)})
+            source = data_option_source(data, by_reference=isinstance(parameters, BatchInferenceParameters))
+            data_config = data_config.model_copy(update={"source": source})
         if target is not None:
             data_config = data_config.model_copy(update={"target": target})
         parameters = parameters.model_copy(update={"data": data_config})
@@ -88,14 +89,6 @@ def _check_engine_reads(parameters: BatchInferenceParameters, path: Path) -> Non
             f"{path}: parameters.scoring.engine: spark reads files; data.source is of kind '{kind}' "
             "(give a file, folder or URI with --data, or a source of kind `files`)"
         )
-
-
-def data_option_source(data: str, parameters: StrictModel) -> Source:
-    """`--data`: a file for training and continuous training; for batch inference also a folder or a
-    URI, read chunk by chunk."""
-    if isinstance(parameters, BatchInferenceParameters):
-        return FilesSource(kind="files", uri=data, separator="\t" if data.lower().endswith(".tsv") else ",")
-    return data_file_source(Path(data))
 
 
 def retraining_configs(config: RunConfig[Any]) -> tuple[RunConfig[Any], RunConfig[Any]]:

@@ -94,7 +94,7 @@ def test_source_is_chosen_by_kind(source: dict[str, Any], expected_type: type[An
 
 def test_csv_source_reads_path_as_path_with_defaults() -> None:
     config = DataConfig.model_validate({"source": {"kind": "csv", "path": "data/x.csv"}})
-    assert config.source == CsvSource(kind="csv", path=Path("data/x.csv"), separator=",", encoding="utf-8")
+    assert config.source == CsvSource(kind="csv", path=Path("data/x.csv"), separator=None, encoding="utf-8")
 
 
 def test_unknown_top_level_key_names_dotted_key() -> None:

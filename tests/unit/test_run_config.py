@@ -156,7 +156,7 @@ def test_data_override_with_csv_file(minimal: RunConfig[TrainingParameters], tmp
     data = tmp_path / "new.csv"
     data.write_text("a,churned\n1,y\n", encoding="utf-8")
     config = with_overrides(minimal, data=str(data))
-    assert config.parameters.data.source == CsvSource(kind="csv", path=data, separator=",")
+    assert config.parameters.data.source == CsvSource(kind="csv", path=data)
     assert config.parameters.data.target == "churned"
     assert minimal.parameters.data.source == CsvSource(kind="csv", path=Path("data/churn.csv"))
 
@@ -166,9 +166,7 @@ def test_data_override_with_tsv_and_parquet(minimal: RunConfig[TrainingParameter
     tsv.write_text("a\tchurned\n1\ty\n", encoding="utf-8")
     parquet = tmp_path / "new.parquet"
     parquet.write_bytes(b"PAR1")
-    assert with_overrides(minimal, data=str(tsv)).parameters.data.source == CsvSource(
-        kind="csv", path=tsv, separator="\t"
-    )
+    assert with_overrides(minimal, data=str(tsv)).parameters.data.source == CsvSource(kind="csv", path=tsv)
     assert with_overrides(minimal, data=str(parquet)).parameters.data.source == ParquetSource(
         kind="parquet", path=parquet
     )
@@ -193,7 +191,7 @@ def test_batch_inference_takes_a_folder_or_uri_by_reference(tmp_path: Path) -> N
 
     for data in (str(tmp_path), "s3://bucket/batches/2026-12-01/", "nowhere/yet.tsv"):
         source = with_overrides(config, data=data).parameters.data.source
-        assert source == FilesSource(kind="files", uri=data, separator="\t" if data.endswith(".tsv") else ",")
+        assert source == FilesSource(kind="files", uri=data)
 
 
 def test_data_file_with_unsupported_suffix(minimal: RunConfig[TrainingParameters], tmp_path: Path) -> None:

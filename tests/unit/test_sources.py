@@ -22,12 +22,15 @@ from core.errors import ConfigError, DataSourceError
 from core.sources import (
     CsvSource,
     DemoSource,
+    FilesSource,
     HttpSource,
     ParquetSource,
     SqlSource,
     StreamSource,
+    data_option_source,
     describe_source,
     load_source,
+    separator_for,
     source_for_path,
 )
 
@@ -146,16 +149,50 @@ def test_ragged_csv_cannot_be_parsed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("data.csv", CsvSource(kind="csv", path=Path("data.csv"), separator=",")),
-        ("DATA.CSV", CsvSource(kind="csv", path=Path("DATA.CSV"), separator=",")),
-        ("data.txt", CsvSource(kind="csv", path=Path("data.txt"), separator=",")),
-        ("data.tsv", CsvSource(kind="csv", path=Path("data.tsv"), separator="\t")),
+        ("data.csv", CsvSource(kind="csv", path=Path("data.csv"))),
+        ("DATA.CSV", CsvSource(kind="csv", path=Path("DATA.CSV"))),
+        ("data.txt", CsvSource(kind="csv", path=Path("data.txt"))),
+        ("data.tsv", CsvSource(kind="csv", path=Path("data.tsv"))),
         ("data.parquet", ParquetSource(kind="parquet", path=Path("data.parquet"))),
         ("data.pq", ParquetSource(kind="parquet", path=Path("data.pq"))),
     ],
 )
 def test_source_for_path_by_suffix(name: str, expected: CsvSource | ParquetSource) -> None:
     assert source_for_path(Path(name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "configured", "expected"),
+    [
+        ("a.tsv", None, "\t"),
+        ("A.TSV", None, "\t"),
+        ("a.csv", None, ","),
+        ("a.txt", None, ","),
+        ("a.tsv", ";", ";"),
+    ],
+)
+def test_separator_by_suffix_unless_configured(name: str, configured: str | None, expected: str) -> None:
+    assert separator_for(name, configured) == expected
+
+
+@pytest.mark.parametrize("by_reference", [False, True])
+def test_a_tsv_file_given_as_data_is_read_with_tabs_whole_or_by_reference(
+    tmp_path: Path, by_reference: bool
+) -> None:
+    path = tmp_path / "batch.tsv"
+    SMALL_FRAME.to_csv(path, sep="\t", index=False)
+    source = data_option_source(str(path), by_reference=by_reference)
+    if by_reference:
+        import fsspec
+
+        from core.batches import list_batch, read_all
+
+        fs = fsspec.filesystem("file")
+        assert isinstance(source, FilesSource)
+        frame = read_all(list_batch(source, fs), fs)
+    else:
+        frame = load_source(source)
+    pd.testing.assert_frame_equal(frame, SMALL_FRAME, check_dtype=False)
 
 
 def test_source_for_path_rejects_unknown_suffix() -> None:
