@@ -2,7 +2,9 @@
 
 Imports of ZenML, MLflow and scikit-learn happen inside the commands, so `--help` and a bad option
 answer at once; configs and data files are checked before ZenML starts. `main` is the one error
-boundary: a user-facing error from any command is one line on stderr and exit code 1.
+boundary: a user-facing error from any command is one line on stderr and exit code 1; anything
+else (from ZenML, MLflow, a server) is one line naming the error and the file that holds its
+traceback, and exit code 2; `--debug` prints the traceback instead.
 """
 
 from __future__ import annotations
@@ -39,13 +41,29 @@ app.command("simulate")(data.simulate)
 app.command("info")(stacks.info)
 
 
+_debug = False  # set by --debug: unexpected errors print their traceback
+
+
 def main() -> None:
-    """Run the CLI; a user-facing error becomes one line and exit code 1."""
+    """Run the CLI; a user-facing error becomes one line and exit code 1, any other error one line
+    and the path of its traceback, and exit code 2."""
     try:
         app()
     except UserFacingError as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         raise SystemExit(1) from None
+    except Exception as error:
+        if _debug:
+            raise
+        from cli.failures import one_line, save_traceback
+
+        where = save_traceback(error)
+        typer.secho(
+            f"error: {one_line(error)} (traceback in {where}; run again with --debug to print it)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise SystemExit(2) from None
 
 
 @app.callback(invoke_without_command=True)
@@ -87,7 +105,12 @@ def run(
     manifest_out: Annotated[
         Path | None, typer.Option(help="Deployment --dry-run: where to write the SeldonDeployment YAML.")
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the traceback of an unexpected error (any command).")
+    ] = False,
 ) -> None:
+    global _debug
+    _debug = debug
     if ctx.invoked_subcommand is not None:
         return
     choices = ", ".join((*PIPELINES, ALL))

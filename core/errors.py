@@ -27,3 +27,8 @@ class StackUnreachableError(UserFacingError):
 
 class OrchestratorError(UserFacingError):
     """The stack's orchestrator refused or never started a run."""
+
+
+class StepFailedError(UserFacingError):
+    """A step of a run failed with an error nobody foresaw; the message names the step, the error
+    and where the step's log is."""

@@ -10,7 +10,7 @@ from zenml.enums import ExecutionStatus
 from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
 
 from core import errors
-from core.errors import OrchestratorError, StackUnreachableError, UserFacingError
+from core.errors import OrchestratorError, StackUnreachableError, StepFailedError, UserFacingError
 from stacks.health import unreachable_components
 
 
@@ -37,8 +37,8 @@ def run_failure_error(run_name_template: str, error: Exception) -> UserFacingErr
 
     Orchestrators report a failed run differently (the local one raises, others only record it),
     so the store's record of the run is the one place that tells the same on every stack: a step's
-    own user-facing error, a step that failed because a server of the stack is gone, or an
-    orchestrator that never started the run.
+    own user-facing error, a step that failed because a server of the stack is gone, an
+    orchestrator that never started the run, or any other error of a step, with its log.
     """
     prefix = run_name_template.split("{", 1)[0]
     suffix = run_name_template.rsplit("}", 1)[-1]
@@ -66,4 +66,26 @@ def run_failure_error(run_name_template: str, error: Exception) -> UserFacingErr
                 f"step {', '.join(failed) or '(none)'} failed: {'; '.join(problems)}; nothing was promoted "
                 "(`python run.py servers status` shows the local servers)"
             )
+        for name in failed:
+            step_run = run.steps[name]
+            info = step_run.exception_info
+            if info is not None:
+                kind = info.source.rsplit(".", 1)[-1] if info.source else "error"
+                return StepFailedError(
+                    f"step {name} of run {run.name} failed: {kind}: {_first_line(info.message)} "
+                    f"(its log: {_step_log(step_run)})"
+                )
     return None
+
+
+def _first_line(message: str | None) -> str:
+    lines = [line.strip() for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def _step_log(step_run: Any) -> str:
+    """Where the step's own log is kept (a file or a URI of the artifact store), or how to see it."""
+    for logs in step_run.log_collection or []:
+        if logs.source == "step" and logs.uri:
+            return str(logs.uri)
+    return f"`zenml pipeline runs get {step_run.pipeline_run_id}`"

@@ -308,3 +308,36 @@ def test_deployment_status_asks_the_deployer_without_building_the_stack(tmp_path
 
     assert code == 0 and "'nothing_trained' is not deployed on this stack" in out, err
     assert "IMPORTED: []" in out
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["one line", "--debug"])
+def test_an_error_nobody_foresaw_is_one_line_naming_its_traceback_file(tmp_path: Path, debug: bool) -> None:
+    """ZenML's own error on a store that is not a database: no traceback on the screen, but a file
+    with it (owner only); `--debug` prints it instead."""
+    store = tmp_path / "store.db"
+    store.write_text("not a database\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "ZENML_CONFIG_PATH": str(tmp_path / "zenml"),
+        "ZENML_STORE_URL": f"sqlite:///{store}",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    args = ["--debug"] * debug + ["model", "list"]
+    result = subprocess.run(
+        [sys.executable, RUN, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    logs = list((tmp_path / "cache").glob("zenml-mlops-template/logs/error-*.log"))
+    if debug:
+        assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
+        assert not logs
+        return
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert lines == [
+        f"error: DatabaseError: (sqlite3.DatabaseError) file is not a database (traceback in {logs[0]}; "
+        "run again with --debug to print it)"
+    ], result.stderr
+    assert "Traceback" not in result.stderr
+    assert "sqlite3.DatabaseError" in logs[0].read_text(encoding="utf-8")
+    assert logs[0].stat().st_mode & 0o777 == 0o600
