@@ -79,12 +79,20 @@ class TrainConfig(StrictModel):
         if info.context and not info.context.get("estimator_check", True):
             return self
         estimator_class = load_estimator_class(self.estimator)
+        if takes_any_keyword(estimator_class):
+            return self  # LightGBM, XGBoost: parameters beyond the signature go through **kwargs
         accepted = set(estimator_class().get_params())
         searched = set(self.search.space) if self.search else set()
         unknown = sorted((set(self.params) | searched) - accepted)
         if unknown:
             raise ValueError(f"{self.estimator} has no parameter {', '.join(map(repr, unknown))}")
         return self
+
+
+def takes_any_keyword(estimator_class: type[Any]) -> bool:
+    """Whether the constructor takes `**kwargs`: then it, not its signature, knows its parameters."""
+    parameters = inspect.signature(estimator_class).parameters.values()
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)
 
 
 @functools.cache
