@@ -58,12 +58,11 @@ def main() -> None:
     one, thousand = rows.head(1), pd.concat([rows] * 2, ignore_index=True).head(1000)
     with tempfile.TemporaryDirectory(prefix="bench-serving-settings-") as scratch:
         folder = Path(scratch)
-        repository = write_repository(folder / "repository")
-        shipped_python = environment.ensure_serving_env(environment.default_env_root(), 900)
+        repository, packages = write_repository(folder / "repository")
+        shipped = environment.serving_requirements(packages)
+        shipped_python = environment.ensure_serving_env(environment.default_env_root(), 900, shipped)
         plain_python = environment.ensure_serving_env(
-            folder / "envs",
-            900,
-            [r for r in environment.serving_requirements() if not r.startswith("httptools")],
+            folder / "envs", 900, [r for r in shipped if not r.startswith("httptools")]
         )
         measured = {SHIPPED: serve_and_load(shipped_python, repository, {}, one, thousand, args.seconds)}
         for name, overrides in VARIANTS.items():
@@ -78,9 +77,11 @@ def demo_rows() -> pd.DataFrame:
     return load_breast_cancer(as_frame=True).frame.drop(columns="target")
 
 
-def write_repository(repository: Path) -> Path:
-    """The demo model trained from the shipped config, compiled and proven, as the deployer writes it."""
+def write_repository(repository: Path) -> tuple[Path, list[str]]:
+    """The demo model trained from the shipped config, compiled and proven, as the deployer writes
+    it; and the packages it is made of."""
     from core.compilation import choose_runtime
+    from core.dependencies import model_requirements
     from core.modeling import fit_model, stratified_split
     from core.sources import load_source
     from core.validation import validate_training_data
@@ -111,7 +112,7 @@ def write_repository(repository: Path) -> Path:
         onnx,
     )
     model_repository.activate_version(repository, MODEL, "1")
-    return repository
+    return repository, model_requirements(model)
 
 
 def serve_and_load(

@@ -174,6 +174,11 @@ def print_version(version: VersionDescription) -> None:
     table.add_row("promotion", _promotion_words(version))
     for key, value in (version.lineage or {}).items():
         table.add_row(key.replace("_", " "), _words(value))
+    if version.data_contract is not None:
+        from core.validation import FeatureSchema
+
+        schema = FeatureSchema.model_validate({"classes": [], **version.data_contract})
+        table.add_row("data contract", "\n".join(schema.describe_contract()))
     console.print(table)
 
 

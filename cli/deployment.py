@@ -54,7 +54,9 @@ def stop(model_name: ModelName = None) -> None:
 
 def predict(
     data: Annotated[Path, typer.Option(help="CSV or Parquet file of feature rows to score.")],
-    out: Annotated[Path | None, typer.Option(help="Write predictions here (.csv or .parquet).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the rows with their predictions here (.csv or .parquet).")
+    ] = None,
     model_name: Annotated[
         str | None, typer.Option(help="Deployed model to ask (default: configs/deployment.yaml's model).")
     ] = None,
@@ -62,7 +64,7 @@ def predict(
         str | None, typer.Option(help="Endpoint base URL (default: the model's running deployment).")
     ] = None,
 ) -> None:
-    """Send a file's rows to the live V2 endpoint; print or write the predictions."""
+    """Send a file's rows to the live V2 endpoint; print the predictions, or write the rows with them."""
     from cli.console import print_predictions
     from core.scoring import predict_rows, read_rows
 
@@ -72,4 +74,5 @@ def predict(
         from stacks.deployers import active_model_deployer, deployed_base_url
 
         url = deployed_base_url(active_model_deployer(), name)
-    print_predictions(predict_rows(rows, url, name, out), out)
+    answers = predict_rows(rows, url, name, out)
+    print_predictions(answers.drop(columns=rows.columns), out)

@@ -34,7 +34,9 @@ def _local_servers(config: Path | None) -> LocalServers:
 def up(names: Names = None, config: ConfigPath = None) -> None:
     """Start the servers (those already up are kept), store their credentials as ZenML secrets."""
     from cli.console import console
+    from stacks.extras import require_extra
 
+    require_extra("servers", "`servers up`")
     with console.status("Starting servers..."):
         reports = _local_servers(config).up(list(names or []))
     _print(reports)

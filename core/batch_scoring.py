@@ -25,7 +25,7 @@ from core.batches import Chunk
 from core.errors import DataSourceError, DataValidationError
 from core.scoring import predictions_table
 from core.v2_client import Predictions
-from core.validation import FeatureSchema, ValidationConfig, features_validator
+from core.validation import BatchContract, FeatureSchema, features_validator
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -170,21 +170,15 @@ class PartitionedOutput:
 
 @dataclass
 class BatchTotals:
-    """Rows, labels, summed probabilities and missing values per feature: added up chunk by chunk
-    in process, or counted by Spark over its output."""
+    """Rows, labels and summed probabilities: added up chunk by chunk in process, or counted by
+    Spark over its output."""
 
-    missing: pd.Series
     rows: int = 0
     labels: dict[str, int] = field(default_factory=dict)
     probability_sums: dict[str, float] = field(default_factory=dict)
 
-    @classmethod
-    def empty(cls, features: list[str]) -> BatchTotals:
-        return cls(missing=pd.Series(0, index=features, dtype="int64"))
-
-    def add(self, features: pd.DataFrame, predictions: Predictions) -> None:
-        self.rows += len(features)
-        self.missing += features.isna().sum()
+    def add(self, predictions: Predictions) -> None:
+        self.rows += len(predictions.probabilities)
         # A label is the most probable class, on the endpoint as in process.
         winners = np.bincount(predictions.probabilities.argmax(axis=1), minlength=len(predictions.classes))
         for name, count in zip(predictions.classes, winners.tolist(), strict=True):
@@ -194,16 +188,6 @@ class BatchTotals:
             total = float(predictions.probabilities[:, index].sum())
             self.probability_sums[name] = self.probability_sums.get(name, 0.0) + total
 
-    def check_missing(self, max_null_fraction: float) -> None:
-        """The share of missing values of the whole batch, as the rule reads for a frame."""
-        shares = self.missing / max(self.rows, 1)
-        over = shares[shares > max_null_fraction]
-        if len(over):
-            raise DataValidationError(
-                f"column '{over.index[0]}': share of missing values above validation.max_null_fraction"
-                f" = {max_null_fraction} ({over.iloc[0]:.1%} of {self.rows:,} rows)"
-            )
-
     @property
     def mean_probabilities(self) -> dict[str, float]:
         return {name: total / max(self.rows, 1) for name, total in self.probability_sums.items()}
@@ -212,31 +196,33 @@ class BatchTotals:
 def score_chunks(
     chunks: Iterable[Chunk],
     schema: FeatureSchema,
-    rules: ValidationConfig,
     score: Callable[[pd.DataFrame], Predictions],
     output: PartitionedOutput,
     sample: ReservoirSample,
 ) -> BatchTotals:
     """Check, score, write and sample every chunk; a chunk's fault is raised naming its file and rows.
 
-    Reading the next chunk and writing the last one run on threads beside the scoring (Arrow's
-    reader and writer release the GIL), with at most one chunk ahead and one behind.
+    The rows of each chunk are checked by the model's contract as they come; its rules about the
+    whole batch (null shares, uniqueness) are judged over all the chunks (`BatchContract`). Reading
+    the next chunk and writing the last one run on threads beside the scoring (Arrow's reader and
+    writer release the GIL), with at most one chunk ahead and one behind.
     """
     features = schema.features
-    # The share of missing values is a rule about the whole batch: checked on its totals below.
-    validate = features_validator(schema, rules.model_copy(update={"max_null_fraction": 1.0}))
-    totals = BatchTotals.empty(features)
+    validate = features_validator(schema, per_chunk=True)
+    contract = BatchContract(schema)
+    totals = BatchTotals()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
         written: Future[None] | None = None
         for chunk in _read_ahead(chunks):
             try:
                 checked = validate(chunk.frame)
                 model_input = checked[features]
+                contract.add(model_input)
                 predictions = score(model_input)
                 table = predictions_table(checked, predictions)
             except DataValidationError as error:
                 raise DataValidationError(f"{chunk.where}: {error}") from None
-            totals.add(model_input, predictions)
+            totals.add(predictions)
             sample.add(model_input)
             if written is not None:
                 written.result()
@@ -245,7 +231,7 @@ def score_chunks(
             written.result()
     if totals.rows == 0:
         raise DataSourceError("the batch has no rows")
-    totals.check_missing(rules.max_null_fraction)
+    contract.check()
     return totals
 
 

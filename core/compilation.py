@@ -6,18 +6,21 @@ skl2onnx and run by onnxruntime cost a fraction of that. A compiled model is use
 gives identical labels and probabilities within `PROBABILITY_TOLERANCE` on the rows it is proven
 on (the example rows and the held-out set); when an estimator or transformer has no converter, or
 the answers differ (tree ensembles compare float32 thresholds), the pipeline itself is served and
-the reason is kept.
+the reason is kept. LightGBM's and XGBoost's classifiers convert with onnxmltools' converters,
+registered with skl2onnx when their package is installed (their extras install it).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from core.dependencies import estimator_parts
 from core.modeling import ESTIMATOR_STEP, prepare_features
 from core.validation import FeatureSchema
 
@@ -84,6 +87,7 @@ def compile_to_onnx(model: Any, schema: FeatureSchema) -> bytes:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
+    _register_boosting_converters()
     initial_types = [
         (name, StringTensorType([None, 1]) if kind == "categorical" else FloatTensorType([None, 1]))
         for name, kind in schema.columns.items()
@@ -100,24 +104,53 @@ def compile_to_onnx(model: Any, schema: FeatureSchema) -> bytes:
     return serialized
 
 
+@functools.cache
+def _register_boosting_converters() -> None:
+    """skl2onnx's converters for LightGBM's and XGBoost's classifiers, from onnxmltools, for the
+    ones that are installed (the way skl2onnx documents it, with the options the project passes)."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    try:
+        from lightgbm import LGBMClassifier
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+        update_registered_converter(
+            LGBMClassifier,
+            "LightGbmLGBMClassifier",
+            calculate_linear_classifier_output_shapes,
+            convert_lightgbm,
+            options=options,
+        )
+    except ImportError:
+        pass
+    try:
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+        from xgboost import XGBClassifier
+
+        update_registered_converter(
+            XGBClassifier,
+            "XGBoostXGBClassifier",
+            calculate_linear_classifier_output_shapes,
+            convert_xgboost,
+            options=options,
+        )
+    except ImportError:
+        pass
+
+
 def _imputing_missing_categories_from_strings(model: Any) -> Any:
     """A copy of the fitted pipeline whose imputers of string columns look for `MISSING_CATEGORY`
     instead of NaN; what they fill in (the fitted statistics) is the same."""
     from sklearn.impute import SimpleImputer
 
     convertible = copy.deepcopy(model)
-    for step in _steps(convertible):
+    for step in estimator_parts(convertible):
         fitted = getattr(step, "statistics_", None)  # None: a branch without columns, never fitted
         if isinstance(step, SimpleImputer) and fitted is not None and np.asarray(fitted).dtype == object:
             step.missing_values = MISSING_CATEGORY
     return convertible
-
-
-def _steps(estimator: Any) -> list[Any]:
-    """Every estimator inside a fitted pipeline or column transformer, depth first."""
-    children = [step for _, step in getattr(estimator, "steps", [])]
-    children += [transformer for _, transformer, _ in getattr(estimator, "transformers_", [])]
-    return [estimator, *(nested for child in children for nested in _steps(child))]
 
 
 def choose_runtime(

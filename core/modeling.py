@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 ESTIMATOR_STEP = "estimator"
+# Estimators that split on thresholds: scaling changes nothing they learn, and a compiled (float32)
+# model's scaled values would cross their thresholds where the pipeline's do not.
+TREE_MODULES = ("sklearn.tree", "sklearn.ensemble", "lightgbm", "xgboost", "catboost")
 # Validation context that leaves out the estimator check (it imports scikit-learn): a config is
 # first checked without it, so a mistake elsewhere is reported in about a second.
 WITHOUT_ESTIMATOR_CHECK = {"estimator_check": False}
@@ -73,6 +76,9 @@ class TrainConfig(StrictModel):
     """`random_state` where the estimator takes one."""
     search: SearchConfig | None = None
     """Hyper-parameter search; none: fit `params` as they are."""
+    scale_numeric: bool | None = None
+    """Standardise numeric features before the estimator; none: yes, unless it is a tree model
+    (sklearn.tree, sklearn.ensemble, LightGBM, XGBoost, CatBoost)."""
 
     @model_validator(mode="after")
     def _estimator_accepts_params(self, info: ValidationInfo) -> TrainConfig:
@@ -153,9 +159,14 @@ def build_model(schema: FeatureSchema, config: TrainConfig) -> Pipeline:
 
     numeric = schema.of_kind("numeric", "integer", "boolean")
     categorical = schema.of_kind("categorical")
+    estimator_class = load_estimator_class(config.estimator)
+    scale = config.scale_numeric
+    if scale is None:
+        scale = not estimator_class.__module__.startswith(TREE_MODULES)
+    numeric_steps = [SimpleImputer(strategy="median"), *([StandardScaler()] if scale else [])]
     preprocess = ColumnTransformer(
         [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            ("numeric", make_pipeline(*numeric_steps), numeric),
             (
                 "categorical",
                 make_pipeline(
@@ -167,9 +178,8 @@ def build_model(schema: FeatureSchema, config: TrainConfig) -> Pipeline:
         ],
         remainder="drop",
     )
-    estimator_class = load_estimator_class(config.estimator)
     params = dict(config.params)
-    if "random_state" in inspect.signature(estimator_class).parameters:
+    if "random_state" in estimator_class().get_params():  # XGBoost's is not in its signature
         params.setdefault("random_state", config.seed)
     return Pipeline([("preprocess", preprocess), (ESTIMATOR_STEP, estimator_class(**params))])
 
@@ -181,12 +191,24 @@ def fit_model(
     model = build_model(schema, config)
     features, labels = prepare_features(train, schema), train[schema.target]
     if config.search is None:
-        model.fit(features, labels)
+        _fit(model, features, labels, config.estimator)
         return model, dict(config.params)
     search = _make_search(model, config.search, config.seed)
-    search.fit(features, labels)
+    _fit(search, features, labels, config.estimator)
     best = {name.removeprefix(f"{ESTIMATOR_STEP}__"): value for name, value in search.best_params_.items()}
     return search.best_estimator_, {**config.params, **best}
+
+
+def _fit(model: Any, features: pd.DataFrame, labels: pd.Series, estimator: str) -> None:
+    """Fit; the estimator refusing the data or its parameters (a ValueError) is one line naming it,
+    e.g. XGBoost's classes must be 0..n-1."""
+    try:
+        model.fit(features, labels)
+    except ValueError as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DataValidationError(
+            f"train.estimator {estimator} refused the training data: {reason}"
+        ) from None
 
 
 def prepare_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

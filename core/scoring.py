@@ -138,8 +138,14 @@ def read_rows(data: Path) -> pd.DataFrame:
 
 
 def predict_rows(rows: pd.DataFrame, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:
-    """The endpoint's predictions for `rows`, written to `out` when given."""
-    result = predictions_frame(V2Client(base_url, model_name).predict(rows))
+    """`rows` with the endpoint's predictions appended, written to `out` when given. Only the
+    columns the served model takes are sent; the others (a label, an id) stay beside the answers."""
+    client = V2Client(base_url, model_name)
+    inputs = client.input_names()
+    missing = [name for name in inputs if name not in rows]
+    if missing:
+        raise DataValidationError(f"column '{missing[0]}': the served model takes it but the data lacks it")
+    result = with_predictions(rows, client.predict(rows[inputs] if inputs else rows))
     if out is not None:
         write_table(result, out)
     return result

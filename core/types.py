@@ -15,13 +15,14 @@ METRIC_NAMES: tuple[str, ...] = get_args(MetricName)  # every metric a model ver
 class StrictModel(BaseModel):
     """Base of every config section: unknown keys are errors, values are immutable.
 
-    `renamed` maps a key's old name to its new one, so an old config gets one line naming the new
-    key instead of "unknown key".
+    `renamed` maps a key's old name to its new one, and `removed` a key that is gone to why, so an
+    old config gets one line saying what to do instead of "unknown key".
     """
 
     # A field's docstring is its description: the configuration reference in docs/ is made from it.
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     renamed: ClassVar[dict[str, str]] = {}
+    removed: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -30,4 +31,7 @@ class StrictModel(BaseModel):
             for old, new in cls.renamed.items():
                 if old in data:
                     raise ValueError(f"key '{old}' is now called '{new}'")
+            for old, why in cls.removed.items():
+                if old in data:
+                    raise ValueError(f"key '{old}' is gone: {why}")
         return data

@@ -110,6 +110,10 @@ class V2Client:
     def metadata(self) -> dict[str, Any]:
         return self._call("GET", self.model_url)
 
+    def input_names(self) -> list[str]:
+        """The feature columns the served model takes, in its order (its V2 metadata's inputs)."""
+        return [str(item["name"]) for item in self.metadata().get("inputs") or []]
+
     def predict(self, frame: pd.DataFrame, batch_rows: int = 10_000) -> Predictions:
         """Score every row, `batch_rows` at a time; the parts come back in order."""
         if frame.empty:

@@ -1,7 +1,11 @@
-"""Schema and quality rules for tabular classification data, checked with pandera.
+"""The data contract of tabular classification data, checked with pandera.
 
-The schema is inferred from the training data (and pinned by config where the user wants), then
-travels with the model as a `FeatureSchema`, so batch inference checks new data by the same rules.
+A contract is each feature's kind (inferred from the training data, or pinned in the config) and
+the declared rules of `validation` (null shares, ranges, allowed values, patterns, uniqueness,
+relations between columns). It travels with the model as its `FeatureSchema`, so every path that
+feeds the model (batch inference on pandas or Spark, continuous training, the V2 endpoint) checks
+new rows by the rules the model was trained under. What each rule means is in `core.rules`, shared
+by pandera's checks here and the endpoint's.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ import sys
 from collections.abc import Callable
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.errors import DataValidationError
+from core import rules as rule
+from core.errors import ConfigError, DataValidationError
 from core.types import ColumnKind, StrictModel
 
 if TYPE_CHECKING:  # pandera loads when data is validated, not when a config is checked
@@ -30,33 +35,99 @@ PANDERA_DTYPES: dict[ColumnKind, str | None] = {
     "categorical": None,
 }
 MAX_REPORTED_FAILURES = 3
-RULE_WORDING = {"not_nullable": "missing values are not allowed"}
+RULE_WORDING = {"not_nullable": rule.NOT_NULL, "field_uniqueness": rule.UNIQUE}
 DTYPE_CHECK = re.compile(r"(?:coerce_)?dtype\('?([^')]+)'?\)")
+NAMED_COLUMN = re.compile(r"column '([^']+)': ")  # a check's wording that names its column itself
+NUMBER_KINDS: tuple[ColumnKind, ...] = ("numeric", "integer")
+Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+
+
+class ColumnRules(StrictModel):
+    """Rules on one column's values (`validation.rules.<column>`); a missing value breaks only the
+    null-share rule."""
+
+    min: float | None = None
+    """Smallest value allowed (numeric and integer columns)."""
+    max: float | None = None
+    """Largest value allowed (numeric and integer columns)."""
+    allowed: list[str | int | float | bool] | None = Field(default=None, min_length=1)
+    """The only values allowed (categories, or numbers)."""
+    pattern: str | None = None
+    """A regular expression every value must match whole (categorical columns)."""
+    unique: bool = False
+    """No value twice in one set of rows: a training set, a batch, a request."""
+    max_null_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    """This column's largest share of missing values, instead of `validation.max_null_fraction`;
+    0: never missing, which is checked on every request to the endpoint too."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> ColumnRules:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+    def value_rules(self) -> list[tuple[str, Any]]:
+        """The declared value rules as (name, value), in `core.rules`' terms."""
+        return [(name, getattr(self, name)) for name in rule.VALUE_RULES if getattr(self, name) is not None]
+
+
+class Relation(StrictModel):
+    """`left op right` on every row where both numbers are present, e.g. `{left: worst radius, op:
+    ">=", right: mean radius}`."""
+
+    left: str
+    """A numeric or integer column."""
+    op: Comparison
+    """One of <, <=, >, >=, ==, !=."""
+    right: str
+    """A numeric or integer column."""
 
 
 class ValidationConfig(StrictModel):
-    """Quality rules; `columns` pins the kind of chosen columns, the rest is inferred from the data."""
+    """The data contract: kinds (`columns` pins chosen ones, the rest is inferred from the data),
+    required columns, null shares and the declared rules. Saved with each model version and
+    enforced on every path that feeds it."""
 
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
     """Pin a column's kind (numeric, integer, categorical, boolean); the rest is inferred."""
     required_columns: list[str] = Field(default_factory=list)
     """Columns that must be present."""
     max_null_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
-    """Largest share of missing values in any feature."""
+    """Largest share of missing values in any feature (a column's own rule may set another)."""
     min_rows: int = Field(default=10, ge=1)
     """Fewest rows to train on (training only)."""
     min_rows_per_class: int = Field(default=2, ge=2)
     """Fewest rows of any class (training only)."""
+    rules: dict[str, ColumnRules] = Field(default_factory=dict)
+    """Rules per column: min, max, allowed, pattern, unique, max_null_fraction."""
+    relations: list[Relation] = Field(default_factory=list)
+    """Rules between two numeric columns, e.g. `{left: a, op: "<=", right: b}`."""
+
+    def null_share_limit(self, column: str) -> float:
+        own = self.rules[column].max_null_fraction if column in self.rules else None
+        return self.max_null_fraction if own is None else own
 
 
 class FeatureSchema(BaseModel):
-    """What a model was trained on: the label, each feature's kind, and the classes seen."""
+    """What a model was trained on: the label, each feature's kind, the classes seen, and the
+    contract its data kept (the versions saved before contracts had rules read back with none)."""
 
     model_config = ConfigDict(frozen=True)
 
     target: str
     columns: dict[str, ColumnKind]
     classes: list[Any]
+    contract: ValidationConfig = Field(default_factory=ValidationConfig)
 
     @property
     def features(self) -> list[str]:
@@ -64,6 +135,26 @@ class FeatureSchema(BaseModel):
 
     def of_kind(self, *kinds: ColumnKind) -> list[str]:
         return [name for name, kind in self.columns.items() if kind in kinds]
+
+    def describe_contract(self) -> list[str]:
+        """The contract in words, a line each: kinds, missing values, then the declared rules."""
+        kinds: dict[str, int] = {}
+        for kind in self.columns.values():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        contract = self.contract
+        lines = [
+            "features: " + ", ".join(f"{count} {kind}" for kind, count in kinds.items()),
+            f"missing values: at most {contract.max_null_fraction:.0%} of a batch per feature",
+        ]
+        for column, declared in contract.rules.items():
+            said = [f"{name} {_shown(value)}" for name, value in declared.value_rules()]
+            said += ["unique"] if declared.unique else []
+            if declared.max_null_fraction is not None:
+                limit = declared.max_null_fraction
+                said.append("never missing" if limit == 0 else f"at most {limit:.0%} missing")
+            lines.append(f"{column}: {', '.join(said)}")
+        lines += [f"{relation.left} {relation.op} {relation.right}" for relation in contract.relations]
+        return lines
 
     def differences_from(self, served: FeatureSchema) -> list[str]:
         """How a model with this schema would answer a caller of one with `served` differently:
@@ -114,7 +205,35 @@ def infer_schema(frame: pd.DataFrame, target: str, rules: ValidationConfig) -> F
     }
     if not columns:
         raise DataValidationError(f"column '{target}': is the only column; there are no features")
-    return FeatureSchema(target=target, columns=columns, classes=[])
+    _check_rules_fit(rules, columns)
+    return FeatureSchema(target=target, columns=columns, classes=[], contract=rules)
+
+
+def _check_rules_fit(rules: ValidationConfig, columns: dict[str, ColumnKind]) -> None:
+    """Every declared rule names a feature of a kind it applies to."""
+
+    def kind_of(column: str, key: str) -> ColumnKind:
+        if column not in columns:
+            raise ConfigError(f"validation.{key}: the data has no feature column '{column}'")
+        return columns[column]
+
+    for column, declared in rules.rules.items():
+        kind = kind_of(column, f"rules.{column}")
+        for name in ("min", "max"):
+            if getattr(declared, name) is not None and kind not in NUMBER_KINDS:
+                raise ConfigError(
+                    f"validation.rules.{column}.{name}: applies to numbers; '{column}' is {kind}"
+                )
+        if declared.pattern is not None and kind != "categorical":
+            raise ConfigError(f"validation.rules.{column}.pattern: applies to text; '{column}' is {kind}")
+    for index, relation in enumerate(rules.relations):
+        for side in ("left", "right"):
+            column = getattr(relation, side)
+            kind = kind_of(column, f"relations.{index}.{side}")
+            if kind not in NUMBER_KINDS:
+                raise ConfigError(
+                    f"validation.relations.{index}.{side}: applies to numbers; '{column}' is {kind}"
+                )
 
 
 def validate_training_data(
@@ -127,60 +246,117 @@ def validate_training_data(
         raise DataValidationError(
             f"data: {len(frame)} rows, fewer than validation.min_rows = {rules.min_rows}"
         )
-    checked = _validate(frame, schema, _pandera_schema(schema, rules, with_target=True))
+    checked = _validate(frame, schema, _pandera_schema(schema, with_target=True, per_chunk=False))
     classes = sorted(checked[target].unique().tolist(), key=str)
     return checked, schema.model_copy(update={"classes": classes})
 
 
-def validate_features(frame: pd.DataFrame, schema: FeatureSchema, rules: ValidationConfig) -> pd.DataFrame:
-    """Check new, unlabelled rows against the schema a model was trained on."""
-    return features_validator(schema, rules)(frame)
+def validate_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """Check new, unlabelled rows by the contract the model was trained under."""
+    return features_validator(schema)(frame)
 
 
 def features_validator(
-    schema: FeatureSchema, rules: ValidationConfig
+    schema: FeatureSchema, per_chunk: bool = False
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """`validate_features` with its rules built once, for a batch checked chunk by chunk."""
-    checks = _pandera_schema(schema, rules, with_target=False)
+    """`validate_features` with its checks built once. `per_chunk`: for a batch checked chunk by
+    chunk, the rules about a whole set of rows (null shares, uniqueness) are left to a
+    `BatchContract`, which judges them on the whole batch."""
+    checks = _pandera_schema(schema, with_target=False, per_chunk=per_chunk)
 
     def validate(frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in schema.features if c not in frame]
         if missing:
             raise DataValidationError(f"column '{missing[0]}': the model needs it but it is missing")
-        if _passes_unchanged(frame, schema, rules.max_null_fraction):
+        if _passes_unchanged(frame, schema, per_chunk):
             return _with_categories_as_text(frame, schema)
         return _validate(frame, schema, checks)
 
     return validate
 
 
-def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, max_null_fraction: float) -> bool:
+def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, per_chunk: bool) -> bool:
     """True when pandera would change nothing and find nothing: every feature already has the dtype
-    it would be coerced to, no number is infinite and no column has too many missing values. Found
-    with numpy in a tenth of pandera's time (about 1.4 s a million rows of 30 columns); anything
-    else goes through pandera, for its messages."""
+    it would be coerced to, and no check of the contract fails, each found with numpy by the same
+    `core.rules` functions in a tenth of pandera's time (about 1.4 s a million rows of 30
+    columns). Anything else goes through pandera, for its messages."""
     for name, kind in schema.columns.items():
         expected = PANDERA_DTYPES[kind]
         if expected is not None and str(frame[name].dtype) != expected:
             return False
-    if max_null_fraction < 1.0 and any(
-        frame[name].isna().mean() > max_null_fraction for name in schema.features
-    ):
-        return False
-    return not any(np.isinf(frame[name].to_numpy()).any() for name in schema.of_kind("numeric"))
+    contract = schema.contract
+    for name, kind in schema.columns.items():
+        values = _column_values(frame[name], kind)
+        numeric = kind != "categorical"
+        limit = contract.null_share_limit(name)
+        judged_here = limit == 0.0 or (limit < 1.0 and not per_chunk)  # a share is the batch's to judge
+        if judged_here and len(values) and rule.breaks_not_null(values, numeric).mean() > limit:
+            return False
+        if kind == "numeric" and np.isinf(values).any():
+            return False
+        declared = contract.rules.get(name)
+        if declared is None:
+            continue
+        if any(rule.breaks_value_rule(r, v, values, numeric).any() for r, v in declared.value_rules()):
+            return False
+        if declared.unique and not per_chunk and frame[name].dropna().duplicated().any():
+            return False
+    return not any(_breaks_relation(frame, relation).any() for relation in contract.relations)
 
 
-def validate_batch(
-    frame: pd.DataFrame, schema: FeatureSchema, rules: ValidationConfig, labeled: bool
-) -> pd.DataFrame:
-    """Check a new batch by the rules of the model's training data; other columns pass through.
+def validate_batch(frame: pd.DataFrame, schema: FeatureSchema, labeled: bool) -> pd.DataFrame:
+    """Check a new batch by the contract of the model's training data; other columns pass through.
 
     A labeled batch (for retraining) must also carry the target column, with a label on every row.
     """
-    checked = validate_features(frame, schema, rules)
+    checked = validate_features(frame, schema)
     if labeled:
         check_labels(frame, schema.target)
     return checked
+
+
+class BatchContract:
+    """The rules about a whole set of rows (null shares and uniqueness), judged on a batch that is
+    checked chunk by chunk (`features_validator(..., per_chunk=True)` checks each chunk's rows):
+    missing values are counted and unique columns' values remembered (a 64-bit hash each) as the
+    chunks go by."""
+
+    def __init__(self, schema: FeatureSchema) -> None:
+        self.schema = schema
+        self.rows = 0
+        self.missing = pd.Series(0, index=schema.features, dtype="int64")
+        self._unique = [name for name, declared in schema.contract.rules.items() if declared.unique]
+        self._seen: dict[str, set[int]] = {name: set() for name in self._unique}
+
+    def add(self, features: pd.DataFrame) -> None:
+        """Count a checked chunk; a value of a unique column seen before fails at once."""
+        self.rows += len(features)
+        self.missing += features[self.schema.features].isna().sum()
+        for name in self._unique:
+            values = features[name].dropna()
+            hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
+            seen = self._seen[name]
+            repeated = pd.Series(hashes).duplicated().to_numpy() | np.fromiter(
+                (value in seen for value in hashes.tolist()), dtype=bool, count=len(hashes)
+            )
+            seen.update(hashes.tolist())
+            if repeated.any():
+                shown = ", ".join(map(str, values[repeated].unique()[:MAX_REPORTED_FAILURES]))
+                raise DataValidationError(f"column '{name}': {rule.UNIQUE} (e.g. {shown})")
+
+    def check(self, missing: pd.Series | None = None, rows: int | None = None) -> None:
+        """The null shares of the whole batch, as the rules read for a frame (counts from Spark may
+        be given instead of the ones added up here)."""
+        missing = self.missing if missing is None else missing
+        rows = self.rows if rows is None else rows
+        for name, count in missing.items():
+            limit = self.schema.contract.null_share_limit(str(name))
+            if rows and count / rows > limit:
+                key = _null_share_key(str(name), self.schema.contract)
+                raise DataValidationError(
+                    f"column '{name}': share of missing values above {key} = {limit} "
+                    f"({count / rows:.1%} of {rows:,} rows)"
+                )
 
 
 def check_labels(frame: pd.DataFrame, target: str) -> None:
@@ -220,45 +396,85 @@ def _pandera() -> ModuleType:
     return pandera.pandas
 
 
-def _pandera_schema(schema: FeatureSchema, rules: ValidationConfig, with_target: bool) -> pa.DataFrameSchema:
+def _pandera_schema(schema: FeatureSchema, with_target: bool, per_chunk: bool) -> pa.DataFrameSchema:
+    """The contract as pandera checks: dtypes (coerced), null shares, finite numbers and the
+    declared rules (through `core.rules`); `per_chunk` leaves out null shares and uniqueness."""
     pa = _pandera()
+    contract = schema.contract
 
-    columns = {
-        name: pa.Column(
+    columns = {}
+    for name, kind in schema.columns.items():
+        declared = contract.rules.get(name)
+        limit = contract.null_share_limit(name)
+        checks = [] if per_chunk or limit in (0.0, 1.0) else [_null_share_check(name, limit, contract)]
+        if kind in NUMBER_KINDS:
+            checks.append(pa.Check(_is_finite, error="infinite value"))
+        if declared is not None:
+            checks += [_value_rule_check(kind, r, v) for r, v in declared.value_rules()]
+        columns[name] = pa.Column(
             PANDERA_DTYPES[kind],
             coerce=True,
-            nullable=True,
-            checks=_feature_checks(kind, rules.max_null_fraction),
+            nullable=limit > 0.0,
+            unique=bool(declared and declared.unique and not per_chunk),
+            checks=checks,
         )
-        for name, kind in schema.columns.items()
-    }
     if with_target:
         columns[schema.target] = pa.Column(
             nullable=False,
             checks=[
                 pa.Check(lambda s: s.nunique() >= 2, error="needs at least two classes"),
                 pa.Check(
-                    lambda s: s.value_counts().min() >= rules.min_rows_per_class,
-                    error=f"every class needs at least {rules.min_rows_per_class} rows",
+                    lambda s: s.value_counts().min() >= contract.min_rows_per_class,
+                    error=f"every class needs at least {contract.min_rows_per_class} rows",
                 ),
             ],
         )
-    return pa.DataFrameSchema(columns)
-
-
-def _feature_checks(kind: ColumnKind, max_null_fraction: float) -> list[pa.Check]:
-    pa = _pandera()
-
-    checks = [
+    relations = [
         pa.Check(
-            lambda s: s.isna().mean() <= max_null_fraction,
-            ignore_na=False,
-            error=f"share of missing values above validation.max_null_fraction = {max_null_fraction}",
+            lambda frame, relation=relation: ~_breaks_relation(frame, relation),
+            error=f"column '{relation.left}': {rule.describe_relation(relation.op, relation.right)}",
         )
+        for relation in contract.relations
     ]
-    if kind in ("numeric", "integer"):
-        checks.append(pa.Check(_is_finite, error="infinite value"))
-    return checks
+    return pa.DataFrameSchema(columns, checks=relations)
+
+
+def _null_share_check(name: str, limit: float, contract: ValidationConfig) -> pa.Check:
+    return _pandera().Check(
+        lambda s: s.isna().mean() <= limit,
+        ignore_na=False,
+        error=f"share of missing values above {_null_share_key(name, contract)} = {limit}",
+    )
+
+
+def _null_share_key(name: str, contract: ValidationConfig) -> str:
+    """The config key that sets a column's null share: its own rule's, or the general one."""
+    own = name in contract.rules and contract.rules[name].max_null_fraction is not None
+    return f"validation.rules.{name}.max_null_fraction" if own else "validation.max_null_fraction"
+
+
+def _value_rule_check(kind: ColumnKind, name: str, value: Any) -> pa.Check:
+    def holds(values: pd.Series) -> pd.Series:
+        broken = rule.breaks_value_rule(name, value, _column_values(values, kind), kind != "categorical")
+        return pd.Series(~broken, index=values.index)
+
+    return _pandera().Check(holds, error=rule.describe_value_rule(name, value))
+
+
+def _column_values(values: pd.Series, kind: ColumnKind) -> np.ndarray:
+    """A column as `core.rules` takes it: floats with NaN for missing, or objects."""
+    if kind == "categorical":
+        return values.to_numpy(dtype=object)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _breaks_relation(frame: pd.DataFrame, relation: Relation) -> pd.Series:
+    broken = rule.breaks_relation(
+        _column_values(frame[relation.left], "numeric"),
+        relation.op,
+        _column_values(frame[relation.right], "numeric"),
+    )
+    return pd.Series(broken, index=frame.index)
 
 
 def _is_finite(values: pd.Series) -> pd.Series:
@@ -289,17 +505,30 @@ def _with_categories_as_text(frame: pd.DataFrame, schema: FeatureSchema) -> pd.D
 
 
 def _describe_failures(failures: pd.DataFrame) -> str:
-    """One line: each failing (column, rule) once, with a few offending values."""
+    """One line: each failing (column, rule) once, with a few offending values. A relation is
+    checked on the whole frame, so pandera lists each column of a failing row: its own wording
+    names the column whose values are shown."""
     parts = []
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
-        rule = str(check)
-        if expected_dtype := DTYPE_CHECK.fullmatch(rule):
-            rule = f"wrong type, expected {expected_dtype.group(1)}"
-        rule = RULE_WORDING.get(rule, rule)
+        wording = str(check)
+        if expected_dtype := DTYPE_CHECK.fullmatch(wording):
+            wording = f"wrong type, expected {expected_dtype.group(1)}"
+        wording = RULE_WORDING.get(wording, wording)
+        named = NAMED_COLUMN.match(wording)
+        if named and named.group(1) != column:
+            continue
         values = group["failure_case"].dropna().astype(str).unique()[:MAX_REPORTED_FAILURES]
         shown = f" (e.g. {', '.join(values)})" if len(values) and group["index"].notna().any() else ""
-        parts.append(f"column '{column}': {rule}{shown}")
+        parts.append(f"{wording}{shown}" if named else f"column '{column}': {wording}{shown}")
     return "; ".join(dict.fromkeys(parts))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "{" + ", ".join(map(str, value)) + "}"
+    return (
+        f"{value:g}" if isinstance(value, float) else f"'{value}'" if isinstance(value, str) else str(value)
+    )
 
 
 def _preview(names: pd.Index, limit: int = 8) -> str:

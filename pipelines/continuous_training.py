@@ -22,7 +22,6 @@ from core.errors import ConfigError
 from core.quality import QualityConfig
 from core.retraining import RetrainDecision
 from core.sources import ArtifactsSource, LabeledDataConfig
-from core.validation import ValidationConfig
 from pipelines.deployment import run_deployment
 from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
 from pipelines.parameters import ContinuousTrainingParameters, TrainingParameters
@@ -35,19 +34,20 @@ from steps.check_drift import check_data_drift
 from steps.check_quality import check_model_quality
 from steps.decide_retraining import decide_retraining
 from steps.ingest import ingest_data
+from steps.names import BATCH, DRIFT_RESULT, QUALITY_RESULT, RETRAIN_DECISION, VALIDATED_DATA
 from steps.validate_batch import validate_new_batch
+from steps.version_artifacts import run_output
 
 
 @pipeline(name="continuous_training", enable_cache=False)
 def continuous_training(
     data: LabeledDataConfig,
-    validation: ValidationConfig,
     drift: DriftConfig,
     quality: QualityConfig,
     monitoring: MonitoringConfig,
 ) -> None:
     raw_data = ingest_data(data)
-    batch = validate_new_batch(raw_data, validation, labeled=True)
+    batch = validate_new_batch(raw_data, labeled=True)
     _, drift_result = check_data_drift(batch, drift, monitoring)
     _, quality_result = check_model_quality(batch, quality, monitoring)
     decide_retraining(drift_result, quality_result)
@@ -66,19 +66,18 @@ def run_continuous_training(
         continuous_training,
         zenml_run_options(config, stack),
         data=params.data,
-        validation=params.validation,
         drift=params.drift,
         quality=params.quality,
         monitoring=params.monitoring,
     )
-    decision: RetrainDecision = run.steps["decide_retraining"].outputs["retrain_decision"][0].load()
+    decision: RetrainDecision = run_output(run, RETRAIN_DECISION).load()
     summary = ContinuousTrainingSummary(
         run_name=run.name,
         stack=stack.name,
         model_name=config.model_name,
         model_version=str(version.number),
-        drift=run.steps["check_data_drift"].outputs["drift_result"][0].load(),
-        quality=run.steps["check_model_quality"].outputs["quality_result"][0].load(),
+        drift=run_output(run, DRIFT_RESULT).load(),
+        quality=run_output(run, QUALITY_RESULT).load(),
         decision=decision,
         training=None,
         deployment=None,
@@ -86,7 +85,7 @@ def run_continuous_training(
     )
     if not decision.retrain:
         return replace(summary, stream_entries=acknowledge_entries(params.data.source, run))
-    batch = run.steps["validate_new_batch"].outputs["batch"][0]
+    batch = run_output(run, BATCH)
     training = run_training(_on_reference_and_batch(training_config, version, batch, params), stack)
     log_metadata(
         metadata={"retrain_run": training.run_name, "retrained_version": training.model_version},
@@ -111,7 +110,7 @@ def _on_reference_and_batch(
     training: RunConfig[TrainingParameters], version: Any, batch: Any, params: ContinuousTrainingParameters
 ) -> RunConfig[TrainingParameters]:
     """The training config reading the production version's validated data plus the new batch."""
-    reference = version.get_data_artifact("validated_data")
+    reference = version.get_data_artifact(VALIDATED_DATA)
     if reference is None:
         raise ConfigError(f"model version {version.number} has no validated_data to retrain on")
     source = ArtifactsSource(kind="artifacts", ids=[str(reference.id), str(batch.id)])

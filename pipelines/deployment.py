@@ -12,6 +12,7 @@ from typing import Any
 from zenml import pipeline
 from zenml.client import Client
 
+from core.dependencies import model_requirements
 from core.errors import ConfigError
 from core.files import write_text_atomically
 from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
@@ -23,6 +24,7 @@ from stacks.seldon.cluster import served_model_uri, stage_model
 from stacks.seldon.manifest import manifest_to_yaml, render_seldon_deployment, validate_manifest
 from stacks.seldon.settings import SeldonSettings
 from steps.deploy import deploy_model
+from steps.names import MODEL
 
 
 @pipeline(name="deployment", enable_cache=False)
@@ -51,7 +53,7 @@ def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Pat
     against the CRD and written to `out`. The model file is staged on the active stack's artifact
     store, where `modelUri` points; nothing is applied to a cluster."""
     version = production_version(config.model_name)
-    artifact = version.get_model_artifact("model")
+    artifact = version.get_model_artifact(MODEL)
     if artifact is None:
         raise ConfigError(f"model '{config.model_name}' version {version.number} has no model artifact")
     stack = Client().active_stack
@@ -61,12 +63,14 @@ def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Pat
     if namespace:
         settings = settings.model_copy(update={"namespace": namespace})
     uri = served_model_uri(stack.artifact_store.path, config.model_name, str(version.number))
+    model = artifact.load()
     manifest = render_seldon_deployment(
         deployment_name=config.model_name,
         model_name=config.model_name,
         model_version=str(version.number),
-        model_uri=stage_model(artifact.load(), uri),
+        model_uri=stage_model(model, uri),
         settings=settings,
+        model_packages=model_requirements(model),
     )
     validate_manifest(manifest)
     write_text_atomically(out, manifest_to_yaml(manifest))

@@ -22,6 +22,7 @@ from pipelines.parameters import DeploymentParameters
 from pipelines.run_config import RunConfig
 from pipelines.summaries import DeploymentSummary
 from stacks.deployers import active_model_deployer, deployment_statuses
+from steps.names import FEATURE_SCHEMA, MODEL
 from steps.promote import promotion_locks_folder
 
 
@@ -88,7 +89,7 @@ def promote_version(
 def _servable_schema(model_name: str, version: Any) -> FeatureSchema:
     """The version's feature schema, once its model and schema artifacts are found and load."""
     where = f"model '{model_name}' version {version.number}"
-    model, schema = version.get_model_artifact("model"), version.get_data_artifact("feature_schema")
+    model, schema = version.get_model_artifact(MODEL), version.get_data_artifact(FEATURE_SCHEMA)
     if model is None or schema is None:
         raise ConfigError(
             f"{where} has no {'model' if model is None else 'feature_schema'} artifact to serve"
@@ -104,7 +105,7 @@ def _servable_schema(model_name: str, version: Any) -> FeatureSchema:
 
 
 def _check_schema_matches_deployment(model_name: str, schema: FeatureSchema, served: str) -> None:
-    served_schema: FeatureSchema = get_version(model_name, served).get_data_artifact("feature_schema").load()
+    served_schema: FeatureSchema = get_version(model_name, served).get_data_artifact(FEATURE_SCHEMA).load()
     differences = schema.differences_from(served_schema)
     if differences:
         raise ConfigError(

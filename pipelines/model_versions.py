@@ -25,6 +25,7 @@ class VersionDescription:
     promotion: dict[str, Any] | None
     manual_promotion: dict[str, Any] | None
     lineage: dict[str, Any] | None
+    data_contract: dict[str, Any] | None  # the feature schema's target, kinds and contract
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,4 +71,5 @@ def _describe(model_name: str, version: Any) -> VersionDescription:
         promotion=metadata.get("promotion"),
         manual_promotion=metadata.get("manual_promotion"),
         lineage=metadata.get("lineage"),
+        data_contract=metadata.get("data_contract"),
     )

@@ -24,6 +24,11 @@ from stacks.mlserver.config import MLServerConfig
 from stacks.prometheus.metrics import MonitoringConfig
 from stacks.seldon.settings import SeldonSettings
 
+CONTRACT_TRAVELS = (
+    "the data contract travels with the model version: set the rules in the training config's "
+    "`validation` (the batch is checked by those the production version was trained under)"
+)
+
 
 class TrainingParameters(StrictModel):
     """Training: ingest -> validate -> split -> train -> evaluate -> promote -> model card."""
@@ -48,10 +53,11 @@ class DeploymentParameters(StrictModel):
 
 
 class BatchInferenceParameters(StrictModel):
-    """Batch inference: ingest -> validate (training schema) -> drift check -> predict."""
+    """Batch inference: score (checked by the production version's contract) -> drift check."""
+
+    removed: ClassVar[dict[str, str]] = {"validation": CONTRACT_TRAVELS}
 
     data: DataConfig
-    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -65,8 +71,9 @@ class ContinuousTrainingParameters(StrictModel):
     config's gates and promotion, the redeploy the deployment config.
     """
 
+    removed: ClassVar[dict[str, str]] = {"validation": CONTRACT_TRAVELS}
+
     data: LabeledDataConfig
-    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)

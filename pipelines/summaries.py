@@ -10,6 +10,8 @@ from core.drift import DriftResult
 from core.promotion import PromotionDecision
 from core.quality import QualityResult
 from core.retraining import RetrainDecision
+from steps.names import METRICS, PROMOTION_DECISION
+from steps.version_artifacts import run_output
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ def summarize_training(run: Any, stack: str) -> TrainingSummary:
     run = run.get_hydrated_version()
     model_version = run.model_version
     steps = run.steps
-    decision: PromotionDecision = steps["promote_model"].outputs["promotion_decision"][0].load()
-    metrics: dict[str, float] = steps["evaluate_model"].outputs["metrics"][0].load()
+    decision: PromotionDecision = run_output(run, PROMOTION_DECISION).load()
+    metrics: dict[str, float] = run_output(run, METRICS).load()
     metadata = model_version.run_metadata
     model_version = model_version.get_hydrated_version()
     return TrainingSummary(

@@ -19,7 +19,7 @@ export ZENML_ANALYTICS_OPT_IN=false DO_NOT_TRACK=1 ZENML_AUTO_OPEN_DASHBOARD=fal
 .venv/bin/lint-imports
 if [ "$tier" = fast ]; then
     .venv/bin/mypy .
-    exec .venv/bin/python -m pytest -m "not store and not servers and not load" -n 2 "$@"
+    exec .venv/bin/python -m pytest -m "not store and not servers and not load and not journey" -n 2 "$@"
 fi
 # mypy (one core for about 30 s) runs beside the tests, which leave that much idle while servers
 # start; its verdict counts as much as theirs.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.compilation import ServingChoice
+from core.dependencies import model_requirements
 from core.errors import ConfigError, DeploymentError
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
@@ -99,7 +100,7 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
         model_version=served.version,
         name=f"mlserver-{served.name}",
         repository=str(repository),
-        serving_python=str(deployer.serving_python()),
+        serving_python=str(deployer.serving_python(model_requirements(served.model))),
         host=deployer.config.host,
         port=serving.port,
         parallel_workers=serving.parallel_workers,
@@ -148,6 +149,7 @@ def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings
         model_version=served.version,
         model_uri=stage_model(served.model, uri),
         settings=settings,
+        model_packages=model_requirements(served.model),
     )
     apply_manifest(client, manifest, settings.timeout_seconds)
     name = manifest["metadata"]["name"]

@@ -15,6 +15,7 @@ from zenml.types import HTMLString
 
 from core.drift import DriftConfig, DriftResult, check_drift
 from stacks.prometheus.metrics import MonitoringConfig, export_drift_metrics
+from steps.names import DRIFT_REPORT, DRIFT_RESULT, FEATURE_SCHEMA, MODEL, TRAIN_SET
 from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
@@ -23,15 +24,15 @@ logger = get_logger(__name__)
 @step(enable_cache=False)
 def check_data_drift(
     batch: pd.DataFrame, drift: DriftConfig, monitoring: MonitoringConfig, batch_rows: int | None = None
-) -> Tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftResult, "drift_result"]]:
+) -> Tuple[Annotated[HTMLString, DRIFT_REPORT], Annotated[DriftResult, DRIFT_RESULT]]:
     context = get_step_context()
     model = context.model
     result, html = check_drift(
-        load_version_artifact("train_set"),
+        load_version_artifact(TRAIN_SET),
         batch,
-        load_version_artifact("feature_schema"),
+        load_version_artifact(FEATURE_SCHEMA),
         drift,
-        model=load_version_artifact("model"),
+        model=load_version_artifact(MODEL),
         batch_rows=batch_rows,
     )
     log_metadata(

@@ -14,6 +14,7 @@ from core.quality import QualityConfig, QualityResult, assess_quality, classific
 from core.types import METRIC_NAMES
 from core.validation import FeatureSchema
 from stacks.prometheus.metrics import MonitoringConfig, export_quality_metrics
+from steps.names import FEATURE_SCHEMA, MODEL, QUALITY_REPORT, QUALITY_RESULT, TEST_SET
 from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
@@ -22,16 +23,16 @@ logger = get_logger(__name__)
 @step(enable_cache=False)
 def check_model_quality(
     batch: pd.DataFrame, quality: QualityConfig, monitoring: MonitoringConfig
-) -> Tuple[Annotated[HTMLString, "quality_report"], Annotated[QualityResult, "quality_result"]]:
+) -> Tuple[Annotated[HTMLString, QUALITY_REPORT], Annotated[QualityResult, QUALITY_RESULT]]:
     context = get_step_context()
     version = context.model
-    schema: FeatureSchema = load_version_artifact("feature_schema")
-    model = load_version_artifact("model")
+    schema: FeatureSchema = load_version_artifact(FEATURE_SCHEMA)
+    model = load_version_artifact(MODEL)
     metadata: dict[str, Any] = version.run_metadata
     held_out: dict[str, float] = {name: metadata[name] for name in METRIC_NAMES if name in metadata}
     features, labels = prepare_features(batch, schema), batch[schema.target]
     result = assess_quality(model, features, labels, held_out, quality)
-    test_set = load_version_artifact("test_set")
+    test_set = load_version_artifact(TEST_SET)
     html = classification_report_html(
         model,
         features.assign(**{schema.target: labels}),

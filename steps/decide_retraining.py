@@ -8,12 +8,13 @@ from zenml import get_step_context, log_metadata, step
 from core.drift import DriftResult
 from core.quality import QualityResult
 from core.retraining import RetrainDecision, retraining_decision
+from steps.names import RETRAIN_DECISION
 
 
 @step(enable_cache=False)
 def decide_retraining(
     drift_result: DriftResult, quality_result: QualityResult
-) -> Annotated[RetrainDecision, "retrain_decision"]:
+) -> Annotated[RetrainDecision, RETRAIN_DECISION]:
     decision = retraining_decision(drift_result, quality_result)
     log_metadata(
         metadata={

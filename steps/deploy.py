@@ -13,21 +13,22 @@ from zenml.metadata.metadata_types import MetadataType
 from stacks.deployers import ModelToServe, deploy
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
+from steps.names import FEATURE_SCHEMA, MODEL, PREDICTION_URL, TEST_SET, TRAIN_SET
 from steps.version_artifacts import load_version_artifact
 
 
 @step(enable_cache=False)
-def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[str, "prediction_url"]:
+def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[str, PREDICTION_URL]:
     model = get_step_context().model
-    schema = load_version_artifact("feature_schema")
-    example = load_version_artifact("train_set")[schema.features].head(5)
+    schema = load_version_artifact(FEATURE_SCHEMA)
+    example = load_version_artifact(TRAIN_SET)[schema.features].head(5)
     served = ModelToServe(
         name=model.name,
         version=str(model.number),
-        model=load_version_artifact("model"),
+        model=load_version_artifact(MODEL),
         schema=schema,
         example=example,
-        held_out=load_version_artifact("test_set"),
+        held_out=load_version_artifact(TEST_SET),
     )
     deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
     metadata: dict[str, MetadataType] = {

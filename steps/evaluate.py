@@ -14,15 +14,16 @@ from core.modeling import prepare_features
 from core.reports import evaluation_html
 from core.validation import FeatureSchema
 from stacks.mlflow import tracking
+from steps.names import EVALUATION, EVALUATION_REPORT, METRICS
 
 
 @step
 def evaluate_model(
     model: Pipeline, test_set: pd.DataFrame, feature_schema: FeatureSchema, config: EvaluationConfig
 ) -> Tuple[
-    Annotated[dict[str, float], "metrics"],
-    Annotated[HTMLString, "evaluation_report"],
-    Annotated[dict[str, Any], "evaluation"],
+    Annotated[dict[str, float], METRICS],
+    Annotated[HTMLString, EVALUATION_REPORT],
+    Annotated[dict[str, Any], EVALUATION],
 ]:
     features, labels = prepare_features(test_set, feature_schema), test_set[feature_schema.target]
     metrics = compute_metrics(model, features, labels)
@@ -34,5 +35,5 @@ def evaluate_model(
         "evaluation",
     )
     numbers = {**evaluation.numbers, "not_computed": evaluation.unavailable}
-    log_metadata(metadata=numbers, infer_artifact=True, artifact_name="evaluation_report")
+    log_metadata(metadata=numbers, infer_artifact=True, artifact_name=EVALUATION_REPORT)
     return metrics, HTMLString(report), numbers

@@ -25,12 +25,13 @@ from core.sources import (
 )
 from steps.filesystems import filesystem_for
 from steps.materializers import HashedDataFrameMaterializer
+from steps.names import RAW_DATA
 
 STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run read (acknowledged on success)
 
 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
-def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, "raw_data"]:
+def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, RAW_DATA]:
     source = data.source
     frame, version = read_source(source)
     log_metadata(

@@ -11,11 +11,14 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.types import MarkdownString
 
+from core.dependencies import model_requirements
 from core.promotion import PromotionDecision
 from core.reports import TITLES, CardFacts, model_card_markdown
 from core.sources import LabeledDataConfig, describe_source
 from core.validation import FeatureSchema
 from stacks.mlflow import tracking
+from steps.names import MODEL_CARD, RAW_DATA
+from steps.version_artifacts import run_output
 
 TOP_FEATURES = 5
 CARD_FIELDS = (
@@ -40,12 +43,12 @@ def write_model_card(
     promotion_decision: PromotionDecision,
     data: LabeledDataConfig,
     provenance: dict[str, Any],
-) -> Annotated[MarkdownString, "model_card"]:
+) -> Annotated[MarkdownString, MODEL_CARD]:
     """`provenance`: the code's commit and library versions and the config's hash, taken at launch."""
     context = get_step_context()
     version = context.model
     training = context.inputs["model"][0].run_metadata
-    raw_data = Client().get_pipeline_run(context.pipeline_run.id).steps["ingest_data"].outputs["raw_data"][0]
+    raw_data = run_output(Client().get_pipeline_run(context.pipeline_run.id), RAW_DATA)
     data_artifact = context.inputs["validated_data"][0]
     lineage: dict[str, Any] = {
         "source": describe_source(data.source),
@@ -59,9 +62,12 @@ def write_model_card(
             if key in raw_data.run_metadata
         },
         **provenance,
+        "model_packages": model_requirements(model),  # what loading it needs, wherever it is served
         "pipeline_run": context.pipeline_run.name,
     }
-    log_metadata(metadata={"lineage": lineage}, infer_model=True)
+    # The contract the version was trained under, as `model show` prints it.
+    contract = feature_schema.model_dump(mode="json", include={"target", "columns", "contract"})
+    log_metadata(metadata={"lineage": lineage, "data_contract": contract}, infer_model=True)
     labels = validated_data[feature_schema.target]
     importance = evaluation.get("permutation_importance", {}).get("by_feature", {})
     facts = CardFacts(
@@ -80,6 +86,7 @@ def write_model_card(
             "rows per class": {str(k): int(v) for k, v in labels.value_counts().sort_index().items()},
             "fingerprint (sha256 of the content)": lineage["data_fingerprint"],
             "ZenML artifact": lineage["data_artifact"],
+            "data contract": "; ".join(feature_schema.describe_contract()),
         },
         top_features=[(name, scores["mean"]) for name, scores in list(importance.items())[:TOP_FEATURES]],
         plots=[name for name in evaluation if name in TITLES],

@@ -20,6 +20,7 @@ from core.modeling import prepare_features
 from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion, promotion_lock
 from core.reports import promotion_html
 from core.validation import FeatureSchema
+from steps.names import FEATURE_SCHEMA, MODEL, PROMOTION_DECISION, PROMOTION_REPORT
 
 logger = get_logger(__name__)
 
@@ -31,7 +32,7 @@ def promote_model(
     feature_schema: FeatureSchema,
     metrics: dict[str, float],
     config: PromotionConfig,
-) -> Tuple[Annotated[PromotionDecision, "promotion_decision"], Annotated[HTMLString, "promotion_report"]]:
+) -> Tuple[Annotated[PromotionDecision, PROMOTION_DECISION], Annotated[HTMLString, PROMOTION_REPORT]]:
     context = get_step_context()
     challenger_artifact = context.inputs["model"][0]
     with promotion_lock(context.model.name, promotion_locks_folder()):
@@ -70,8 +71,8 @@ def _current_champion(
     except KeyError:
         return None
     champion = Champion(version=str(version.number))
-    artifact = version.get_model_artifact("model")
-    schema_artifact = version.get_data_artifact("feature_schema")
+    artifact = version.get_model_artifact(MODEL)
+    schema_artifact = version.get_data_artifact(FEATURE_SCHEMA)
     if artifact is None or schema_artifact is None:
         return champion.model_copy(update={"error": "its model or feature schema is missing"})
     if artifact.id == challenger_artifact_id:

@@ -31,34 +31,34 @@ from core.lineage import data_fingerprint
 from core.scoring import OutputConfig, ScoringConfig, score_in_process, score_on_endpoint
 from core.sources import DataConfig, FilesSource, describe_source
 from core.v2_client import Predictions, V2Client, V2RequestError
-from core.validation import FeatureSchema, ValidationConfig
+from core.validation import FeatureSchema
 from stacks.deployers import deployed_base_url
 from steps.filesystems import filesystem_for
 from steps.ingest import read_source
 from steps.materializers import HashedDataFrameMaterializer
+from steps.names import BATCH_INPUT, BATCH_ROWS, DRIFT_SAMPLE, FEATURE_SCHEMA, MODEL, PREDICTIONS
 from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
 
 
-@step(enable_cache=False, output_materializers={"drift_sample": HashedDataFrameMaterializer})
+@step(enable_cache=False, output_materializers={DRIFT_SAMPLE: HashedDataFrameMaterializer})
 def score_batch(
     data: DataConfig,
-    validation: ValidationConfig,
     scoring: ScoringConfig,
     output: OutputConfig,
     drift: DriftConfig,
 ) -> Tuple[
-    Annotated[dict[str, Any], "batch_input"],
-    Annotated[pd.DataFrame, "drift_sample"],
-    Annotated[int, "batch_rows"],
-    Annotated[BatchPredictions, "predictions"],
+    Annotated[dict[str, Any], BATCH_INPUT],
+    Annotated[pd.DataFrame, DRIFT_SAMPLE],
+    Annotated[int, BATCH_ROWS],
+    Annotated[BatchPredictions, PREDICTIONS],
 ]:
     started = time.perf_counter()
     context = get_step_context()
     model = context.model
     version = str(model.number)
-    schema: FeatureSchema = load_version_artifact("feature_schema")
+    schema: FeatureSchema = load_version_artifact(FEATURE_SCHEMA)
     location = f"{output.folder.rstrip('/')}/{model.name}-v{version}-{context.pipeline_run.name}"
     written = PartitionedOutput(filesystem_for(location), location, output.format)
     if scoring.engine == "spark":
@@ -67,17 +67,15 @@ def score_batch(
         assert isinstance(data.source, FilesSource)  # BatchInferenceParameters refuses any other
         batch = list_batch(data.source, filesystem_for(data.source.uri))
         reference = _files_reference(data.source, batch)
-        model_artifact = load_version_artifact("model")
-        scored = score_on_spark(
-            batch, model_artifact, schema, validation, version, written, scoring.spark, drift
-        )
+        model_artifact = load_version_artifact(MODEL)
+        scored = score_on_spark(batch, model_artifact, schema, version, written, scoring.spark, drift)
         summary, sample = scored.summary, scored.sample
     else:
         chunks, reference = _chunks(data, schema, scoring.chunk_rows)
         scorer = _Scorer(scoring, model.name, version)
         reservoir = ReservoirSample(drift.sample_rows, drift.seed)
         try:
-            totals = score_chunks(chunks, schema, validation, scorer, written, reservoir)
+            totals = score_chunks(chunks, schema, scorer, written, reservoir)
             summary = predictions_summary(totals, written, version, scorer.scored_by, started)
             written.publish(summary.model_dump())
         except BaseException:
@@ -157,5 +155,5 @@ class _Scorer:
         if self._client is not None:
             return score_on_endpoint(self._client, features, self.version, self.scoring.request_rows)
         if self._model is None:
-            self._model = load_version_artifact("model")
+            self._model = load_version_artifact(MODEL)
         return score_in_process(self._model, features, self.version)

@@ -7,18 +7,19 @@ from zenml import step
 
 from core.modeling import SplitConfig, stratified_split
 from steps.materializers import HashedDataFrameMaterializer
+from steps.names import TEST_SET, TRAIN_SET
 
 
 # A mapping, not one class for all outputs: ZenML 0.98 spreads a single class over a set of output
 # names, whose order changes between processes and with it the cache key.
 @step(
     output_materializers={
-        "train_set": HashedDataFrameMaterializer,
-        "test_set": HashedDataFrameMaterializer,
+        TRAIN_SET: HashedDataFrameMaterializer,
+        TEST_SET: HashedDataFrameMaterializer,
     }
 )
 def split_data(
     validated_data: pd.DataFrame, target: str, config: SplitConfig
-) -> Tuple[Annotated[pd.DataFrame, "train_set"], Annotated[pd.DataFrame, "test_set"]]:
+) -> Tuple[Annotated[pd.DataFrame, TRAIN_SET], Annotated[pd.DataFrame, TEST_SET]]:
     train_set, test_set = stratified_split(validated_data, target, config)
     return train_set, test_set

@@ -11,6 +11,7 @@ from zenml.logger import get_logger
 from core.modeling import TrainConfig, fit_model, prepare_features
 from core.validation import FeatureSchema
 from stacks.mlflow import tracking
+from steps.names import MODEL
 
 logger = get_logger(__name__)
 
@@ -18,7 +19,7 @@ logger = get_logger(__name__)
 @step
 def train_model(
     train_set: pd.DataFrame, feature_schema: FeatureSchema, config: TrainConfig
-) -> Annotated[Pipeline, ArtifactConfig(name="model", artifact_type=ArtifactType.MODEL)]:
+) -> Annotated[Pipeline, ArtifactConfig(name=MODEL, artifact_type=ArtifactType.MODEL)]:
     model, params = fit_model(train_set, feature_schema, config)
     features = prepare_features(train_set, feature_schema)
     run_id = tracking.log_training_run(model, params, features)
@@ -30,6 +31,6 @@ def train_model(
     log_metadata(
         metadata={k: v for k, v in metadata.items() if v is not None},
         infer_artifact=True,
-        artifact_name="model",
+        artifact_name=MODEL,
     )
     return model

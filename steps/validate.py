@@ -7,11 +7,12 @@ from zenml import step
 
 from core.validation import FeatureSchema, ValidationConfig, validate_training_data
 from steps.materializers import HashedDataFrameMaterializer
+from steps.names import FEATURE_SCHEMA, VALIDATED_DATA
 
 
-@step(output_materializers={"validated_data": HashedDataFrameMaterializer})
+@step(output_materializers={VALIDATED_DATA: HashedDataFrameMaterializer})
 def validate_data(
     raw_data: pd.DataFrame, target: str, rules: ValidationConfig
-) -> Tuple[Annotated[pd.DataFrame, "validated_data"], Annotated[FeatureSchema, "feature_schema"]]:
+) -> Tuple[Annotated[pd.DataFrame, VALIDATED_DATA], Annotated[FeatureSchema, FEATURE_SCHEMA]]:
     validated, schema = validate_training_data(raw_data, target, rules)
     return validated, schema

@@ -1,4 +1,5 @@
-"""Artifacts of the model version a step runs for (its training data, schema, model)."""
+"""Artifacts by their names (`steps.names`): of the model version a step runs for (its training
+data, schema, model), and of a pipeline run, whichever step made them."""
 
 from typing import Any
 
@@ -15,3 +16,11 @@ def load_version_artifact(name: str) -> Any:
     if artifact is None:
         raise ConfigError(f"model '{model.name}' version {model.number} has no artifact '{name}'")
     return artifact.load()
+
+
+def run_output(run: Any, name: str) -> Any:
+    """The artifact version named `name` that a step of `run` made (the step need not be named)."""
+    for step_run in run.steps.values():
+        if name in step_run.outputs:
+            return step_run.outputs[name][0]
+    raise ConfigError(f"run {run.name} has no output '{name}'")

@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from core.dependencies import pyfunc_requirements
+
 MODEL_ARTIFACT_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5
 # ZenML 0.98's tracker disables autologging framework by framework after each step and warns about
@@ -39,7 +41,6 @@ def log_training_run(model: Pipeline, params: dict[str, Any], features: pd.DataF
     """Log the estimator's parameters and the fitted pipeline with its signature and an example."""
     import mlflow
     import mlflow.sklearn
-    import sklearn
     import skops.io
     from mlflow.models import infer_signature
 
@@ -54,7 +55,7 @@ def log_training_run(model: Pipeline, params: dict[str, Any], features: pd.DataF
         name=MODEL_ARTIFACT_NAME,
         signature=signature,
         input_example=example,
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
+        pip_requirements=pyfunc_requirements(model),
         # MLflow stores sklearn models with skops, which asks which types to trust on load. The model
         # was built in this process, so the types it contains are exactly the ones to trust.
         skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),

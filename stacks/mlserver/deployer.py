@@ -51,10 +51,12 @@ class MLServerModelDeployer(BaseModelDeployer):
     def repository(self, model_name: str) -> Path:
         return self.root / "repositories" / model_name
 
-    def serving_python(self) -> Path:
-        """The serving environment's interpreter, created on first use."""
+    def serving_python(self, model_requirements: list[str]) -> Path:
+        """The interpreter of the serving environment with the model's packages, created on first use."""
         return environment.ensure_serving_env(
-            environment.default_env_root(), self.config.serving_env_timeout_seconds
+            environment.default_env_root(),
+            self.config.serving_env_timeout_seconds,
+            environment.serving_requirements(model_requirements),
         )
 
     @staticmethod
@@ -143,6 +145,17 @@ class MLServerModelDeployer(BaseModelDeployer):
         version_dir = repository / config.model_name / f"v{config.model_version}"
         environment.smoke_test(Path(config.serving_python), version_dir, timeout)
         config.root_runtime_path = str(self.root / "services")
+        if live is not None and live.config.serving_python != config.serving_python:
+            # The version needs other packages (another estimator family): a server of its own in
+            # their environment starts beside the live one (on another port), which stops once
+            # the new one answers.
+            logger.info(
+                "Version %s needs another serving environment: starting a new server.", config.model_version
+            )
+            live = None
+            others_to_stop = others
+        else:
+            others_to_stop = [old for old in others if old is not live]
         if live is not None:
             self._swap(live, config, timeout)
             # The running server now belongs to the new record: same process, same port.
@@ -154,18 +167,21 @@ class MLServerModelDeployer(BaseModelDeployer):
                 admin_state=live.admin_state,
             )
         else:
+            previous = model_repository.active_version(repository, config.model_name)
             model_repository.activate_version(repository, config.model_name, config.model_version)
             service = MLServerDeploymentService(uuid=id, config=config)
             service.start(timeout=timeout)
             if not service.is_running:
                 log = _log_tail(service)
                 service.stop(timeout=timeout, force=True)  # leave no half-started server behind
+                if previous is not None:  # what a server of the model, still live or restarted, reads
+                    model_repository.activate_version(repository, config.model_name, previous)
                 raise DeploymentError(
                     f"MLServer did not become ready: {service.status.last_error}; log: {log}"
                 )
         for old in others:
-            if old is not live:
-                old.stop(timeout=timeout, force=True)  # records of a server that died
+            if old in others_to_stop:
+                old.stop(timeout=timeout, force=True)  # a replaced server, or records of one that died
             Client().delete_service(old.uuid)
         return service
 

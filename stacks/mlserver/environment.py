@@ -1,9 +1,11 @@
-"""MLServer's serving environment: where the server runs, created on first use.
+"""MLServer's serving environments: where the server runs, created on first use.
 
 MLServer 1.7 cannot share an environment with `zenml[server]` (fastapi and protobuf pins), so it
-runs from an environment of its own, created with `uv` and pinned to the scikit-learn, joblib,
-numpy and pandas versions that trained the model. A new version is proven there (it loads and
-scores its example rows) before any server is asked to serve it.
+runs from an environment of its own, created with `uv` and pinned to the joblib, numpy and pandas
+versions here and to the packages the model is made of (`core.dependencies.model_requirements`:
+scikit-learn, and LightGBM, XGBoost or any other estimator's package). One environment per set of
+requirements, shared by every model that needs the same. A new version is proven there (it loads
+and scores its example rows) before any server is asked to serve it.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_en
 MLSERVER_VERSION = "1.7.1"
 
 
-def serving_requirements() -> list[str]:
-    """MLServer plus the exact versions of the libraries that pickled or compiled the model, and
-    httptools, which uvicorn then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py)."""
+def serving_requirements(model_requirements: list[str]) -> list[str]:
+    """MLServer, the exact versions of the libraries that pickle and compile models here, the
+    model's own packages (which win over these where both name one), and httptools, which uvicorn
+    then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py)."""
     import httptools
     import joblib
     import numpy
     import onnxruntime
     import sklearn
 
-    return [
+    base = [
         f"mlserver=={MLSERVER_VERSION}",
         f"onnxruntime=={onnxruntime.__version__}",
         f"scikit-learn=={sklearn.__version__}",
@@ -42,6 +45,12 @@ def serving_requirements() -> list[str]:
         "uvloop<0.22",
         f"httptools=={httptools.__version__}",
     ]
+    own = {_name(requirement) for requirement in model_requirements}
+    return [requirement for requirement in base if _name(requirement) not in own] + sorted(model_requirements)
+
+
+def _name(requirement: str) -> str:
+    return requirement.split("==", 1)[0].split("<", 1)[0].lower()
 
 
 def default_env_root() -> Path:
@@ -50,15 +59,11 @@ def default_env_root() -> Path:
     return cache_root("mlserver-envs")
 
 
-def ensure_serving_env(root: Path, timeout_seconds: float, requirements: list[str] | None = None) -> Path:
-    """The serving environment's Python, creating the environment once (safe across processes).
-
-    `requirements` default to `serving_requirements()`; a benchmark passes others to compare.
-    """
+def ensure_serving_env(root: Path, timeout_seconds: float, requirements: list[str]) -> Path:
+    """The Python of the serving environment with `requirements` (`serving_requirements(...)`),
+    creating the environment once (safe across processes)."""
     try:
-        env_dir = ensure_environment(
-            root, "mlserver-env", requirements or serving_requirements(), timeout_seconds
-        )
+        env_dir = ensure_environment(root, "mlserver-env", requirements, timeout_seconds)
     except ToolEnvironmentError as error:
         raise DeploymentError(f"serving environment: {error}") from None
     return env_dir / "bin" / "python"

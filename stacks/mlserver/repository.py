@@ -23,10 +23,13 @@ from core.validation import FeatureSchema
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-# Copied into each model's folder, from which MLServer imports the runtime (it needs the scorer).
-RUNTIME_SOURCES = tuple(
-    Path(__file__).resolve().with_name(name) for name in ("runtime.py", "version_scorer.py")
-)
+# Copied into each model's folder (as the names given), from which MLServer imports the runtime: it
+# needs the scorer and the contract's rules, which runs there as in the project (`core/rules.py`).
+RUNTIME_SOURCES = {
+    "runtime.py": Path(__file__).resolve().with_name("runtime.py"),
+    "version_scorer.py": Path(__file__).resolve().with_name("version_scorer.py"),
+    "contract_rules.py": Path(__file__).resolve().parents[2] / "core" / "rules.py",
+}
 RUNTIME_CLASS = "runtime.SchemaCheckedModel"
 MODEL_FILE = "model.joblib"
 ONNX_FILE = "model.onnx"
@@ -111,13 +114,14 @@ def write_model_version(
             "max_batch_time": batching.max_batch_time_ms / 1000,
             "runtime": choice.runtime,
             "runtime_reason": choice.reason,
+            "contract": schema.contract.model_dump(mode="json"),  # checked on every request
         },
     )
     _write_json_atomically(
         version_dir / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
     )
-    for source in RUNTIME_SOURCES:
-        shutil.copyfile(source, model_dir / source.name)
+    for name, source in RUNTIME_SOURCES.items():
+        shutil.copyfile(source, model_dir / name)
     return version_dir
 
 

@@ -6,7 +6,10 @@ carries raw feature columns by name (V2, pandas content type); they are decoded 
 arrays the model takes (no DataFrame, no generic codec) and scored by the compiled ONNX model or
 the scikit-learn pipeline, whichever the version was deployed with; the answer carries the
 predicted `label` and the class `probabilities`. Requests that break the training schema get a
-4xx that names the column, the same on both paths, instead of an error from inside the model.
+400 that names the column, and requests that break the version's data contract (its ranges,
+allowed values, patterns, never-missing and unique columns, relations) a 422 that names the column
+and the rule, the same on both paths, instead of an error from inside the model. Each refusal by
+the contract is counted per column and rule in Prometheus (`model_contract_violations_total`).
 """
 
 from __future__ import annotations
@@ -15,15 +18,35 @@ import math
 from pathlib import Path
 from typing import Any
 
+import contract_rules
 import numpy as np
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver.utils import get_model_uri
+from prometheus_client import REGISTRY, Counter
 from version_scorer import VersionScorer
 
 PAYLOAD_TOO_LARGE = 413
+UNPROCESSABLE = 422
+VIOLATIONS_METRIC = "model_contract_violations"
+
+
+def _violations_counter() -> Counter:
+    """The one counter of refusals by the contract: MLServer imports this module again each time it
+    loads a model, and the registry refuses a second counter of the same name."""
+    existing = REGISTRY._names_to_collectors.get(VIOLATIONS_METRIC)  # no public lookup by name
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return Counter(
+        VIOLATIONS_METRIC,
+        "Requests refused for breaking the model version's data contract",
+        ["model", "column", "rule"],
+    )
+
+
+VIOLATIONS = _violations_counter()
 
 
 class SchemaCheckedModel(MLModel):
@@ -36,10 +59,15 @@ class SchemaCheckedModel(MLModel):
         self._max_rows = self._scorer.max_rows
         extra = self.settings.parameters.extra if self.settings.parameters else None
         self._served_version: str | None = (extra or {}).get("model_version")
+        self._contract = (
+            self._scorer.contract if contract_rules.has_row_rules(self._scorer.contract) else None
+        )
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        labels, probabilities = self._scorer.predict(self._decode(payload))
+        columns = self._decode(payload)
+        self._check_contract(columns)
+        labels, probabilities = self._scorer.predict(columns)
         label_output = NumpyCodec.encode_output("label", labels)
         if labels.dtype.kind in "OUS":
             label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))
@@ -84,6 +112,17 @@ class SchemaCheckedModel(MLModel):
         if rows > self._max_rows:
             raise MLServerError(f"request has {rows} rows; the limit is {self._max_rows}", PAYLOAD_TOO_LARGE)
         return columns
+
+    def _check_contract(self, columns: dict[str, np.ndarray]) -> None:
+        """Refuse rows that break the version's contract, naming each column and rule."""
+        if self._contract is None:
+            return
+        failures = contract_rules.row_failures(self._contract, self._columns, columns)
+        if failures:
+            for failure in failures:
+                VIOLATIONS.labels(model=self.name, column=failure.column, rule=failure.rule).inc()
+            reasons = "; ".join(failure.message() for failure in failures)
+            raise MLServerError(f"the request breaks the model's data contract: {reasons}", UNPROCESSABLE)
 
     @staticmethod
     def _column(name: str, kind: str, values: list[Any]) -> np.ndarray:

@@ -25,6 +25,7 @@ class VersionScorer:
         self.classes: list[Any] = schema["classes"]
         self.max_rows: int = schema["max_rows"]
         self.runtime: str = schema["runtime"]
+        self.contract: dict[str, Any] = schema.get("contract") or {}  # the version's data contract
         if self.runtime == "onnx":
             import onnxruntime
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ PROTOCOL = "v2"
 # Seldon merges a componentSpecs container into the prepackaged server when the names match; ZenML names
 # the graph's only unit `classifier`.
 MODEL_CONTAINER = "classifier"
+MODEL_PACKAGES_ANNOTATION = "mlops-template/model-packages"  # what loading the model needs
 CRD_PATH_ENV = "SELDON_CRD_PATH"
 CRD_FILE_NAME = "seldondeployments.machinelearning.seldon.io-v1.17.1.yaml"
 DEFAULT_CRD_PATH = Path(__file__).resolve().parent / "crd" / CRD_FILE_NAME
@@ -44,16 +46,26 @@ def render_seldon_deployment(
     model_version: str,
     model_uri: str,
     settings: SeldonSettings,
+    model_packages: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The SeldonDeployment ZenML's Seldon model deployer would apply, plus what the project needs on top.
 
     The base comes from `SeldonDeploymentConfig` and `SeldonDeployment.build` as in
     `SeldonDeploymentService.provision`. Added here: `spec.protocol: v2` (ZenML never sets it), the
     model server's resources through `componentSpecs` (ZenML's `resources` only size Seldon's engine
-    container), `metadata.namespace` and a `zenml.model_version` label.
+    container), `metadata.namespace`, a `zenml.model_version` label, and the packages the model needs
+    (`model_packages`, `core.dependencies.model_requirements`) as an annotation. A model that needs
+    more than scikit-learn (LightGBM, XGBoost) needs an image that carries it (`seldon.image`):
+    `SKLEARN_SERVER`'s does not.
     """
     if not model_uri:
         raise ConfigError(f"SeldonDeployment {deployment_name}: model_uri is empty")
+    beyond = [package for package in model_packages if not package.startswith("scikit-learn==")]
+    if beyond and settings.image is None:
+        raise ConfigError(
+            f"seldon.image: the model needs {', '.join(beyond)}, which Seldon's SKLEARN_SERVER image does "
+            "not carry; set seldon.image to an MLServer image with them (its scikit-learn as well)"
+        )
     try:
         # Imported here: ZenML takes seconds to import, and `kubernetes` is the optional `seldon` extra.
         from zenml.integrations.seldon.seldon_client import (
@@ -103,13 +115,17 @@ def render_seldon_deployment(
     deployment.mark_as_managed_by_zenml()
 
     deployment.spec.protocol = PROTOCOL
+    container: dict[str, Any] = {"name": MODEL_CONTAINER, "resources": settings.resources()}
+    if settings.image is not None:
+        container["image"] = settings.image
     deployment.spec.predictors[0].componentSpecs = [
-        SeldonDeploymentComponentSpecs(
-            spec={"containers": [{"name": MODEL_CONTAINER, "resources": settings.resources()}]}
-        )
+        SeldonDeploymentComponentSpecs(spec={"containers": [container]})
     ]
     body = deployment.model_dump(mode="json", exclude_none=True)
     metadata = {"name": body["metadata"]["name"], "namespace": settings.namespace, **body["metadata"]}
+    if model_packages:
+        annotations = metadata.setdefault("annotations", {})
+        annotations[MODEL_PACKAGES_ANNOTATION] = ",".join(model_packages)
     return {
         "apiVersion": body["apiVersion"],
         "kind": body["kind"],
@@ -143,7 +159,7 @@ def _read_crd_schema(path: Path) -> dict[str, Any]:
 def load_crd_schema(path: Path | None = None) -> dict[str, Any]:
     """The `openAPIV3Schema` of the CRD's v1 version, parsed once per path; treat it as read-only.
 
-    Without `path`: `$SELDON_CRD_PATH`, else the copy shipped in `stacks/reference/seldon/`.
+    Without `path`: `$SELDON_CRD_PATH`, else the copy shipped in `stacks/seldon/crd/`.
     """
     resolved = _crd_path(path).resolve()
     if not resolved.is_file():

@@ -90,6 +90,10 @@ class SeldonSettings(StrictModel):
     """Kubernetes secret with the artifact store's credentials (Seldon's `envSecretRefName`)."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Extra labels on the SeldonDeployment."""
+    image: str | None = None
+    """The model server's image; none: SKLEARN_SERVER's. A model that needs more than scikit-learn
+    (LightGBM, XGBoost) needs an MLServer image with those packages: `model show` lists them as the
+    version's `model_packages`."""
 
     # Parsing a quantity needs the `seldon` extra; the defaults are valid quantities and are not
     # parsed, so the section (which ZenML dumps and validates again with every field set inside a

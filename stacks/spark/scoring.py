@@ -20,10 +20,12 @@ import pandas as pd
 
 from core.batch_scoring import BatchPredictions, BatchTotals, PartitionedOutput
 from core.batches import BatchFiles
+from core.dependencies import pyfunc_requirements
 from core.drift import DriftConfig
 from core.errors import DataSourceError, DataValidationError
+from core.rules import UNIQUE
 from core.scoring import PREDICTION_COLUMN, VERSION_COLUMN, SparkConfig
-from core.validation import FeatureSchema, ValidationConfig, features_validator
+from core.validation import BatchContract, FeatureSchema, features_validator
 from stacks.spark.session import spark_session
 
 if TYPE_CHECKING:
@@ -48,20 +50,19 @@ def score_on_spark(
     batch: BatchFiles,
     model: Pipeline,
     schema: FeatureSchema,
-    rules: ValidationConfig,
     version: str,
     written: PartitionedOutput,
     config: SparkConfig,
     drift: DriftConfig,
 ) -> SparkScores:
     """Read, check, score and write the batch on Spark into `written`'s hidden folder; published only
-    when every row was scored and the whole batch keeps the rules, else removed."""
+    when every row was scored and the whole batch keeps the model's contract, else removed."""
     started = time.perf_counter()
     staging = str(written.fs.unstrip_protocol(written.staging))
     with spark_session(config) as spark, tempfile.TemporaryDirectory(prefix="spark-model-") as scratch:
         try:
             scored = _scored(
-                spark, batch, model, schema, rules, version, _mlflow_model(model, Path(scratch)), config
+                spark, batch, model, schema, version, _mlflow_model(model, Path(scratch)), config
             )
             writer = scored.write.mode("error")
             try:
@@ -69,8 +70,9 @@ def score_on_spark(
             except Exception as error:
                 raise _user_facing(error) from None
             result = spark.read.parquet(staging) if written.format == "parquet" else scored
-            totals = _totals(result, schema, model)
-            totals.check_missing(rules.max_null_fraction)
+            totals, missing = _totals(result, schema, model)
+            _check_unique(result, schema)
+            BatchContract(schema).check(missing=missing, rows=totals.rows)
             sample = _sample(result.select(*schema.features), totals.rows, drift)
             parts = len([name for name in written.fs.ls(written.staging, detail=False) if "/part-" in name])
             summary = BatchPredictions(
@@ -94,7 +96,6 @@ def score_on_spark(
 def _mlflow_model(model: Pipeline, folder: Path) -> str:
     """The fitted pipeline as an MLflow model whose pyfunc returns `predict_proba`."""
     import mlflow.sklearn
-    import sklearn
     import skops.io
 
     path = folder / "model"
@@ -102,8 +103,7 @@ def _mlflow_model(model: Pipeline, folder: Path) -> str:
         model,
         str(path),
         pyfunc_predict_fn="predict_proba",
-        # Named, so MLflow does not infer them by loading the model in a child process (about 7 s).
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
+        pip_requirements=pyfunc_requirements(model),
         # Built in this project's training step: the types it holds are the ones to trust on load.
         skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
     )
@@ -115,7 +115,6 @@ def _scored(
     batch: BatchFiles,
     model: Pipeline,
     schema: FeatureSchema,
-    rules: ValidationConfig,
     version: str,
     model_uri: str,
     config: SparkConfig,
@@ -134,10 +133,10 @@ def _scored(
         raise _user_facing(error) from None
     columns = rows.columns
     checked_schema = _checked_schema(rows.schema, schema)
-    per_chunk = rules.model_copy(update={"max_null_fraction": 1.0})  # judged on the whole batch after
 
     def check(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        validate = features_validator(schema, per_chunk)
+        # Each partition's rows; null shares and uniqueness are judged on the whole output after.
+        validate = features_validator(schema, per_chunk=True)
         for frame in frames:
             where = str(frame[FILE_COLUMN].iloc[0]).removeprefix("file://") if len(frame) else "?"
             try:
@@ -190,7 +189,7 @@ def _checked_schema(read: StructType, schema: FeatureSchema) -> StructType:
     )
 
 
-def _totals(result: DataFrame, schema: FeatureSchema, model: Any) -> BatchTotals:
+def _totals(result: DataFrame, schema: FeatureSchema, model: Any) -> tuple[BatchTotals, pd.Series]:
     """Rows, labels, mean probabilities and missing values per feature, in one pass over the output."""
     from pyspark.sql import functions as F
 
@@ -203,14 +202,33 @@ def _totals(result: DataFrame, schema: FeatureSchema, model: Any) -> BatchTotals
     found = result.agg(*aggregates).first()
     assert found is not None
     counted = result.groupBy(PREDICTION_COLUMN).count().collect()
-    return BatchTotals(
-        missing=pd.Series(
-            {name: int(found[f"missing {name}"] or 0) for name in schema.features}, dtype="int64"
-        ),
+    totals = BatchTotals(
         rows=int(found["rows"]),
         labels={str(row[PREDICTION_COLUMN]): int(row["count"]) for row in counted},
         probability_sums={name: float(found[f"sum {name}"] or 0.0) for name in classes},
     )
+    missing = pd.Series({name: int(found[f"missing {name}"] or 0) for name in schema.features}, dtype="int64")
+    return totals, missing
+
+
+def _check_unique(result: DataFrame, schema: FeatureSchema) -> None:
+    """The contract's unique columns hold no value twice in the whole batch."""
+    from pyspark.sql import functions as F
+
+    for name, declared in schema.contract.rules.items():
+        if not declared.unique:
+            continue
+        repeated = (
+            result.where(F.col(name).isNotNull())
+            .groupBy(name)
+            .count()
+            .where(F.col("count") > 1)
+            .limit(3)
+            .collect()
+        )
+        if repeated:
+            shown = ", ".join(str(row[name]) for row in repeated)
+            raise DataValidationError(f"column '{name}': {UNIQUE} (e.g. {shown})")
 
 
 def _sample(features: DataFrame, rows: int, drift: DriftConfig) -> pd.DataFrame:

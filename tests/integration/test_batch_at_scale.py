@@ -24,7 +24,7 @@ from zenml.enums import ModelStages
 
 from core.scoring import score_in_process, with_predictions
 from core.simulate import simulate_batch
-from core.validation import ValidationConfig, validate_batch
+from core.validation import validate_batch
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import last_line, run_cli
 
@@ -144,7 +144,7 @@ def test_spark_scores_the_folder_with_the_same_answers(production: Any, folder: 
     assert run.run_metadata["scored_by"] == "spark (local[2])"
     rows = pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*"))], ignore_index=True)
     schema = production.get_artifact("feature_schema").load()
-    checked = validate_batch(rows, schema, ValidationConfig(), labeled=False)
+    checked = validate_batch(rows, schema, labeled=False)
     model = production.get_model_artifact("model").load()
     in_process = with_predictions(
         checked, score_in_process(model, checked[schema.features], str(production.number))

@@ -212,16 +212,19 @@ def test_bad_request_gets_4xx_naming_the_problem_and_server_stays_up(
     assert len(client.predict(features(2)).labels) == 2
 
 
-def test_predict_command_writes_the_predictions(endpoint: str, tmp_path: Path) -> None:
+def test_predict_command_writes_the_rows_with_their_predictions(endpoint: str, tmp_path: Path) -> None:
+    """The file may hold columns the model does not take (a label, an id): they are not sent, and
+    they stay beside the answers."""
     data, out = tmp_path / "rows.csv", tmp_path / "predictions.parquet"
-    features(7).to_csv(data, index=False)
+    rows = features(7).assign(customer_id=range(7), target=1)
+    rows.to_csv(data, index=False)
 
     result = run_cli("predict", "--data", str(data), "--out", str(out), "--model-name", MODEL)
 
     ok(result)
     written = pd.read_parquet(out)
-    assert len(written) == 7
-    assert list(written.columns) == ["prediction", "proba_0", "proba_1", "model_version"]
+    assert list(written.columns) == [*rows.columns, "prediction", "proba_0", "proba_1", "model_version"]
+    assert written["customer_id"].tolist() == list(range(7))
     np.testing.assert_allclose(written[["proba_0", "proba_1"]].sum(axis=1), 1.0)
 
 

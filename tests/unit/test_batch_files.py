@@ -200,7 +200,6 @@ def test_a_folder_is_scored_into_parts_that_equal_the_whole_batch_scored_at_once
     totals = score_chunks(
         read_chunks(batch, FS, rows=70),
         schema,
-        ValidationConfig(),
         lambda features: score_in_process(model, features, "3"),
         output,
         sample,
@@ -215,7 +214,7 @@ def test_a_folder_is_scored_into_parts_that_equal_the_whole_batch_scored_at_once
     assert not list((tmp_path / "out").glob(".*"))
     written = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     whole = pd.concat([FEATURES.iloc[200:450], FEATURES.iloc[:200], FEATURES.iloc[450:]], ignore_index=True)
-    checked = validate_batch(whole, schema, ValidationConfig(), labeled=False)
+    checked = validate_batch(whole, schema, labeled=False)
     expected = with_predictions(checked, score_in_process(model, checked[schema.features], "3"))
     pd.testing.assert_frame_equal(written, expected)
     assert totals.rows == len(FEATURES)
@@ -237,7 +236,6 @@ def test_a_bad_chunk_names_its_file_and_rows_and_leaves_no_output(
             score_chunks(
                 read_chunks(list_batch(files(folder), FS), FS, rows=50),
                 schema,
-                ValidationConfig(),
                 lambda features: score_in_process(model, features, "3"),
                 output,
                 ReservoirSample(10, 0),
@@ -258,10 +256,10 @@ def test_missing_values_are_judged_on_the_whole_batch_not_per_chunk(
     rows.loc[: len(rows) // 2, "worst area"] = np.nan  # one chunk all missing, the batch about half
 
     def run(limit: float, name: str) -> Any:
+        contract = schema.contract.model_copy(update={"max_null_fraction": limit})
         return score_chunks(
             frame_chunks(rows, 100, "rows"),
-            schema,
-            ValidationConfig(max_null_fraction=limit),
+            schema.model_copy(update={"contract": contract}),
             lambda features: score_in_process(model, features, "1"),
             PartitionedOutput(FS, str(tmp_path / name), "csv"),
             ReservoirSample(10, 0),

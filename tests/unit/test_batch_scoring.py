@@ -56,15 +56,15 @@ def test_batch_is_checked_by_the_training_rules(trained: tuple[Any, FeatureSchem
     _, schema = trained
     batch = DEMO.drop(columns="target").head(30)
 
-    assert validate_batch(batch, schema, RULES, labeled=False).shape == batch.shape
+    assert validate_batch(batch, schema, labeled=False).shape == batch.shape
     with pytest.raises(
         DataValidationError, match="column 'mean radius': the model needs it but it is missing"
     ):
-        validate_batch(batch.drop(columns="mean radius"), schema, RULES, labeled=False)
+        validate_batch(batch.drop(columns="mean radius"), schema, labeled=False)
     wrong = batch.astype({"mean area": object})
     wrong.loc[wrong.index[0], "mean area"] = "huge"
     with pytest.raises(DataValidationError, match="column 'mean area': wrong type"):
-        validate_batch(wrong, schema, RULES, labeled=False)
+        validate_batch(wrong, schema, labeled=False)
 
 
 def test_labeled_batch_needs_a_label_on_every_row(trained: tuple[Any, FeatureSchema]) -> None:
@@ -72,10 +72,10 @@ def test_labeled_batch_needs_a_label_on_every_row(trained: tuple[Any, FeatureSch
     batch = DEMO.head(30).astype({"target": "float64"})
 
     with pytest.raises(DataValidationError, match="column 'target': a labeled batch needs the target"):
-        validate_batch(batch.drop(columns="target"), schema, RULES, labeled=True)
+        validate_batch(batch.drop(columns="target"), schema, labeled=True)
     batch.loc[batch.index[:2], "target"] = np.nan
     with pytest.raises(DataValidationError, match=r"column 'target': 2 row\(s\) have no label"):
-        validate_batch(batch, schema, RULES, labeled=True)
+        validate_batch(batch, schema, labeled=True)
 
 
 @pytest.mark.parametrize("name", ["out.csv", "nested/out.parquet"])

@@ -3,6 +3,8 @@ pipeline does; otherwise the pipeline serves and the reason says why."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,10 +17,11 @@ from tests.integration.conftest import make_multiclass_frame
 
 
 def trained(
-    frame: pd.DataFrame, target: str, estimator: str, **params: object
-) -> tuple[object, FeatureSchema]:
+    frame: pd.DataFrame, target: str, estimator: str, scale: bool | None = None, **params: object
+) -> tuple[Any, FeatureSchema]:
     data, schema = validate_training_data(frame, target, ValidationConfig())
-    model, _ = fit_model(data, schema, TrainConfig(estimator=estimator, params=params))
+    config = TrainConfig(estimator=estimator, params=params, scale_numeric=scale)
+    model, _ = fit_model(data, schema, config)
     return model, schema
 
 
@@ -40,8 +43,8 @@ def test_a_logistic_regression_with_categories_and_gaps_compiles_and_answers_the
     assert choice.max_probability_difference is not None
     assert choice.max_probability_difference <= PROBABILITY_TOLERANCE
     labels, probabilities = OnnxModel(onnx, schema).predict(flowers)
-    expected = model.predict_proba(prepare_features(flowers, schema))  # type: ignore[attr-defined]
-    assert labels.tolist() == model.predict(prepare_features(flowers, schema)).tolist()  # type: ignore[attr-defined]
+    expected = model.predict_proba(prepare_features(flowers, schema))
+    assert labels.tolist() == model.predict(prepare_features(flowers, schema)).tolist()
     np.testing.assert_allclose(probabilities, expected, atol=PROBABILITY_TOLERANCE)
 
 
@@ -55,8 +58,10 @@ def test_the_binary_demo_model_compiles() -> None:
 
 
 def test_answers_that_differ_keep_the_pipeline_and_say_by_how_much(flowers: pd.DataFrame) -> None:
-    # A forest compares float32 thresholds in ONNX and float64 ones in scikit-learn.
-    model, schema = trained(flowers, "species", "sklearn.ensemble.RandomForestClassifier", n_estimators=50)
+    # A forest on scaled features: ONNX scales in float32, and values cross the forest's thresholds.
+    model, schema = trained(
+        flowers, "species", "sklearn.ensemble.RandomForestClassifier", scale=True, n_estimators=50
+    )
 
     choice, onnx = choose_runtime(model, schema, flowers)
 
@@ -64,6 +69,33 @@ def test_answers_that_differ_keep_the_pipeline_and_say_by_how_much(flowers: pd.D
     assert choice.reason.startswith(f"the ONNX model answers differently on {len(flowers)} proof rows")
     assert choice.max_probability_difference is not None
     assert choice.max_probability_difference > PROBABILITY_TOLERANCE
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        "sklearn.ensemble.RandomForestClassifier",
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        "lightgbm.LGBMClassifier",
+        "xgboost.XGBClassifier",
+    ],
+)
+def test_tree_models_are_not_scaled_and_compile_with_the_same_answers(estimator: str) -> None:
+    """Trees split on thresholds: unscaled, their compiled (float32) form answers as they do;
+    LightGBM and XGBoost through onnxmltools' converters. Integer labels: XGBoost's rule."""
+    frame = make_multiclass_frame().assign(
+        species=lambda f: f["species"].map({"setosa": 0, "versicolor": 1, "virginica": 2})
+    )
+    model, schema = trained(frame, "species", estimator)
+
+    choice, onnx = choose_runtime(model, schema, frame)
+
+    assert [name for name, _ in model.named_steps["preprocess"].named_transformers_["numeric"].steps] == [
+        "simpleimputer"
+    ]
+    assert choice.runtime == "onnx" and onnx is not None, choice.reason
+    assert choice.max_probability_difference is not None
+    assert choice.max_probability_difference <= PROBABILITY_TOLERANCE
 
 
 def test_an_estimator_without_a_converter_keeps_the_pipeline_and_names_why(flowers: pd.DataFrame) -> None:

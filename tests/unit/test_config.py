@@ -172,6 +172,18 @@ def test_unknown_estimator_parameter_is_named() -> None:
     assert line == "parameters.train: sklearn.ensemble.RandomForestClassifier has no parameter 'n_trees'"
 
 
+@pytest.mark.parametrize(
+    "train",
+    [
+        {"estimator": "lightgbm.LGBMClassifier", "params": {"verbose": -1, "num_leaves": 15}},
+        {"estimator": "xgboost.XGBClassifier", "params": {"nthread": 1}, "search": {"space": {"eta": [0.1]}}},
+    ],
+)
+def test_estimators_that_take_keyword_parameters_check_their_own(train: dict[str, object]) -> None:
+    """LightGBM and XGBoost take parameters beyond their signature (`verbose`, `nthread`)."""
+    TrainingParameters.model_validate({"data": DEMO_DATA, "train": train})
+
+
 def test_unknown_search_parameter_is_named() -> None:
     line = error_line(
         {

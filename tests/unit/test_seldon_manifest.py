@@ -99,6 +99,22 @@ def test_replicas_and_resources_come_from_settings(manifest: dict[str, Any]) -> 
     assert "engineResources" not in predictor(manifest)
 
 
+def test_a_model_beyond_scikit_learn_names_its_packages_and_needs_an_image_that_carries_them() -> None:
+    packages = ["lightgbm==4.7.0", "scikit-learn==1.9.1"]
+    with pytest.raises(ConfigError) as refused:
+        render_seldon_deployment("d", "m", "1", MODEL_URI, SeldonSettings(), model_packages=packages)
+    assert str(refused.value).startswith("seldon.image: the model needs lightgbm==4.7.0, which Seldon's")
+
+    image = "registry.example.com/mlserver-lightgbm:1.7.1"
+    rendered = render_seldon_deployment(
+        "d", "m", "1", MODEL_URI, SeldonSettings(image=image), model_packages=packages
+    )
+
+    assert model_container(rendered)["image"] == image
+    assert rendered["metadata"]["annotations"]["mlops-template/model-packages"] == ",".join(packages)
+    validate_manifest(rendered)
+
+
 def test_limits_can_be_left_out() -> None:
     rendered = render(settings=SeldonSettings(cpu_limit=None, memory_limit=None))
     assert model_container(rendered)["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"}}

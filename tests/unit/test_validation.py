@@ -78,7 +78,10 @@ def test_infer_schema_kinds_and_pins() -> None:
     rules = ValidationConfig(columns={"code": "categorical"})
     schema = infer_schema(frame, "target", rules)
     assert schema == FeatureSchema(
-        target="target", columns={"age": "numeric", "city": "categorical", "code": "categorical"}, classes=[]
+        target="target",
+        columns={"age": "numeric", "city": "categorical", "code": "categorical"},
+        classes=[],
+        contract=rules,
     )
     assert schema.features == ["age", "city", "code"]
     assert schema.of_kind("categorical") == ["city", "code"]
@@ -117,7 +120,10 @@ def test_target_only_frame_has_no_features() -> None:
 def test_valid_frame_passes_with_schema_and_classes() -> None:
     checked, schema = validate_training_data(make_frame(), "target", RULES)
     assert schema == FeatureSchema(
-        target="target", columns={"age": "numeric", "city": "categorical"}, classes=["no", "yes"]
+        target="target",
+        columns={"age": "numeric", "city": "categorical"},
+        classes=["no", "yes"],
+        contract=RULES,
     )
     assert checked["age"].dtype == np.float64
     assert checked["target"].tolist() == make_frame()["target"].tolist()
@@ -319,7 +325,7 @@ def trained_schema() -> FeatureSchema:
 
 def test_validate_features_accepts_unlabelled_rows(trained_schema: FeatureSchema) -> None:
     new = pd.DataFrame({"age": ["40", None], "city": pd.Series([7, None], dtype=object), "extra": [1, 2]})
-    checked = validate_features(new, trained_schema, RULES)
+    checked = validate_features(new, trained_schema)
     assert checked["age"].tolist()[0] == 40.0
     assert checked["age"].isna().tolist() == [False, True]
     assert checked["city"].tolist()[0] == "7"
@@ -328,7 +334,7 @@ def test_validate_features_accepts_unlabelled_rows(trained_schema: FeatureSchema
 
 def test_validate_features_rejects_missing_model_column(trained_schema: FeatureSchema) -> None:
     with pytest.raises(DataValidationError) as caught:
-        validate_features(pd.DataFrame({"age": [40.0]}), trained_schema, RULES)
+        validate_features(pd.DataFrame({"age": [40.0]}), trained_schema)
     assert str(caught.value) == "column 'city': the model needs it but it is missing"
 
 
@@ -337,13 +343,13 @@ def test_validate_features_rejects_wrong_type(trained_schema: FeatureSchema) -> 
     with pytest.raises(
         DataValidationError, match=r"column 'age': wrong type, expected '?float64'? \(e\.g\. old\)"
     ):
-        validate_features(new, trained_schema, RULES)
+        validate_features(new, trained_schema)
 
 
 def test_validate_features_rejects_infinite(trained_schema: FeatureSchema) -> None:
     new = pd.DataFrame({"age": [np.inf, 40.0], "city": ["Oslo", "Rome"]})
     with pytest.raises(DataValidationError, match=re.escape("column 'age': infinite value (e.g. inf)")):
-        validate_features(new, trained_schema, RULES)
+        validate_features(new, trained_schema)
 
 
 def test_schema_differences_name_what_a_caller_of_the_served_version_would_notice() -> None:
