@@ -12,6 +12,7 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.errors import DataValidationError
@@ -212,10 +213,16 @@ def _fit(model: Any, features: pd.DataFrame, labels: pd.Series, estimator: str) 
 
 
 def prepare_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
-    """The feature columns in training order; nullable extension dtypes become plain floats."""
+    """The feature columns in training order, as the pipeline takes them on every path: nullable
+    extension dtypes become plain floats, and a missing category is NaN, whether it came as NaN (from
+    pandas) or None (from Arrow, as every stored artifact gives it), so the imputer fills it."""
     features = frame[schema.features].copy()
     for name in schema.of_kind("integer", "boolean"):
         features[name] = features[name].astype("float64")
+    for name in schema.of_kind("categorical"):
+        column = features[name]
+        if column.isna().any():
+            features[name] = column.astype(object).where(column.notna(), np.nan)
     return features
 
 

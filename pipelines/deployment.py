@@ -68,10 +68,11 @@ def render_deployment_manifest(config: RunConfig[DeploymentParameters], out: Pat
         deployment_name=config.model_name,
         model_name=config.model_name,
         model_version=str(version.number),
-        model_uri=stage_model(model, uri),
+        model_uri=uri,
         settings=settings,
         model_packages=model_requirements(model),
     )
     validate_manifest(manifest)
+    stage_model(model, uri)
     write_text_atomically(out, manifest_to_yaml(manifest))
     return manifest

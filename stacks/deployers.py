@@ -147,10 +147,11 @@ def _deploy_seldon(deployer: Any, served: ModelToServe, settings: SeldonSettings
         deployment_name=served.name,
         model_name=served.name,
         model_version=served.version,
-        model_uri=stage_model(served.model, uri),
+        model_uri=uri,
         settings=settings,
         model_packages=model_requirements(served.model),
     )
+    stage_model(served.model, uri)  # once the manifest is known to be sound
     apply_manifest(client, manifest, settings.timeout_seconds)
     name = manifest["metadata"]["name"]
     return DeployedModel(

@@ -28,6 +28,9 @@ if str(PROJECT_ROOT) not in sys.path:
 # The slowest modules first, as measured (`--durations=0`, seconds on 2 cores), then the rest by tier:
 # `scripts/test.sh` keeps this order (`--no-loadscope-reorder`), so the workers finish together.
 SLOWEST_MODULES = (
+    "test_estimators.py",  # journeys first: each worker builds one adopter environment at the start
+    "test_first_week.py",
+    "test_data_contract.py",
     "test_deployment.py",  # 330
     "test_drift_loop.py",  # 315
     "test_local_servers.py",  # 250
@@ -40,7 +43,7 @@ SLOWEST_MODULES = (
     "test_kubeflow.py",  # 75
     "test_fault_drills.py",  # 65
 )
-TIER_ORDER = ("load", "servers", "store", "cli")
+TIER_ORDER = ("journey", "load", "servers", "store", "cli")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

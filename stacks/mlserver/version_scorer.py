@@ -50,7 +50,11 @@ class VersionScorer:
         else:
             import pandas as pd
 
-            probabilities = self._pipeline.predict_proba(pd.DataFrame(columns, columns=list(self.columns)))
+            frame = pd.DataFrame(columns, columns=list(self.columns))
+            for name, kind in self.columns.items():  # a missing category is NaN, as the pipeline
+                if kind == "categorical":  # was trained on (core.modeling.prepare_features)
+                    frame[name] = frame[name].where(frame[name].notna(), np.nan)
+            probabilities = self._pipeline.predict_proba(frame)
         return np.asarray(self.classes)[probabilities.argmax(axis=1)], probabilities
 
     def predict_records(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:

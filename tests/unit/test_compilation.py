@@ -3,6 +3,7 @@ pipeline does; otherwise the pipeline serves and the reason says why."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,3 +108,43 @@ def test_an_estimator_without_a_converter_keeps_the_pipeline_and_names_why(flowe
 
     assert choice.runtime == "sklearn" and onnx is None
     assert choice.reason.startswith("no ONNX converter for this pipeline (")
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "sklearn"])
+def test_a_missing_category_is_missing_on_every_path(tmp_path: Path, runtime: str) -> None:
+    """Stored artifacts give a missing category as None (Arrow), files as NaN (pandas), a V2
+    request as null: trained on artifacts, the pipeline, its compiled form and the serving scorer
+    (as MLServer runs it) all impute it, and answer the same."""
+    import sys
+
+    import pyarrow as pa
+
+    from stacks.mlserver import repository
+
+    frame = pa.Table.from_pandas(make_multiclass_frame(), preserve_index=False).to_pandas()  # None
+    model, schema = trained(frame, "species", "sklearn.linear_model.LogisticRegression", max_iter=2000)
+    rows = make_multiclass_frame(n_rows=40, seed=5).drop(columns="species")  # NaN
+    rows.loc[rows.index[:5], "habitat"] = np.nan
+    choice, onnx = choose_runtime(model, schema, frame)
+    assert choice.runtime == "onnx", choice.reason
+    if runtime == "sklearn":
+        choice, onnx = choice.model_copy(update={"runtime": "sklearn"}), None
+    folder = repository.write_model_version(
+        tmp_path, "m", "1", model, schema, rows, 100, repository.Batching(1, 2.0), choice, onnx
+    )
+    sys.path.insert(0, str(folder.parent))
+    try:
+        from version_scorer import VersionScorer  # the copy MLServer imports beside the runtime
+    finally:
+        sys.path.remove(str(folder.parent))
+    request = {
+        name: rows[name].to_numpy(dtype=object) if kind == "categorical" else rows[name].to_numpy(dtype=float)
+        for name, kind in schema.columns.items()
+    }
+    request["habitat"] = np.array([None if pd.isna(v) else v for v in request["habitat"]], dtype=object)
+
+    labels, probabilities = VersionScorer(folder).predict(request)
+
+    expected = model.predict_proba(prepare_features(rows, schema))
+    np.testing.assert_allclose(probabilities, expected, atol=PROBABILITY_TOLERANCE)
+    assert labels.tolist() == model.predict(prepare_features(rows, schema)).tolist()
