@@ -2,7 +2,8 @@
 
 Usage: python bench/run.py [--out PATH] [--only NAME ...]
 The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up), serving (MLServer,
-compiled and not, vs `mlflow models serve`), MLServer's settings one at a time, batch inference
+compiled and not, vs `mlflow models serve`), MLServer's settings one at a time, the data contract's
+declared rules (a batch check and the endpoint, with and without them), batch inference
 (vs raw in-process predict), the drift check (sampled vs full, against the 60 s / 4 GB targets),
 ingest from PostgreSQL and a Redis stream (vs a Parquet file), and the stacks (the same training
 run on `local`, `local-servers` and `airflow`).
@@ -26,7 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.figures import FIGURES_FILE_ENV, Figure, table
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("training", "serving", "serving_settings", "batch_inference", "drift", "ingest", "stacks")
+BENCHMARKS = (
+    "training",
+    "serving",
+    "serving_settings",
+    "contract",
+    "batch_inference",
+    "drift",
+    "ingest",
+    "stacks",
+)
 
 
 def main() -> None:

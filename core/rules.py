@@ -80,11 +80,11 @@ def describe_relation(op: str, right: str) -> str:
 
 
 def _present(values: np.ndarray, numeric: bool) -> np.ndarray:
+    """Where a value is present: not NaN, and (for objects) not None either, as pandas' `isna` says."""
     if numeric:
         return ~np.isnan(np.asarray(values, dtype="float64"))
-    return np.array(
-        [not (item is None or (isinstance(item, float) and np.isnan(item))) for item in values], dtype=bool
-    )
+    objects = np.asarray(values, dtype=object)
+    return ~((objects == None) | (objects != objects))  # noqa: E711  (elementwise: None, and NaN != NaN)
 
 
 def _numbers(values: np.ndarray, present: np.ndarray) -> np.ndarray:

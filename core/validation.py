@@ -286,17 +286,17 @@ def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, per_chunk: boo
             return False
     contract = schema.contract
     for name, kind in schema.columns.items():
-        values = _column_values(frame[name], kind)
-        numeric = kind != "categorical"
+        column = frame[name]
         limit = contract.null_share_limit(name)
         judged_here = limit == 0.0 or (limit < 1.0 and not per_chunk)  # a share is the batch's to judge
-        if judged_here and len(values) and rule.breaks_not_null(values, numeric).mean() > limit:
+        if judged_here and len(column) and column.isna().mean() > limit:
             return False
-        if kind == "numeric" and np.isinf(values).any():
+        if kind == "numeric" and np.isinf(column.to_numpy()).any():
             return False
         declared = contract.rules.get(name)
         if declared is None:
             continue
+        values, numeric = _column_values(column, kind), kind != "categorical"
         if any(rule.breaks_value_rule(r, v, values, numeric).any() for r, v in declared.value_rules()):
             return False
         if declared.unique and not per_chunk and frame[name].dropna().duplicated().any():

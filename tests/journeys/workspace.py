@@ -75,6 +75,7 @@ class Workspace:
         result = self._process([str(self.python), "run.py", *args], timeout)
         if result.returncode == 0:
             raise CommandFailed(f"`run.py {' '.join(args)}` succeeded: {result.stdout[-2000:]}")
+        _no_traceback(result)
         return result.returncode, result.stderr
 
     def python_json(self, script: str, timeout: float = 300) -> Any:
@@ -104,6 +105,7 @@ class Workspace:
                 f"`{' '.join(command[-4:])}` exited with {result.returncode}:\n"
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
+        _no_traceback(result)
         return result.stdout + result.stderr
 
     def _process(self, command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -115,6 +117,15 @@ class Workspace:
             text=True,
             timeout=timeout,
             check=False,
+        )
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    """A user never sees a traceback: a command succeeds quietly or fails with one line."""
+    output = result.stdout + result.stderr
+    if "Traceback (most recent call last)" in output:
+        raise CommandFailed(
+            f"`{' '.join(map(str, result.args[-4:]))}` printed a traceback:\n{output[-4000:]}"
         )
 
 
