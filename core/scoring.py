@@ -32,6 +32,9 @@ class SparkConfig(StrictModel):
     env_manager: Literal["local", "virtualenv", "uv", "conda"] = "local"
     """How `mlflow.pyfunc.spark_udf` gives executors the model's Python packages: `local` uses
     the driver's environment (local mode, or a cluster built from the same image)."""
+    log_level: Literal["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG"] = "FATAL"
+    """What Spark itself logs on the console once it runs: a refused or failed partition is one line
+    from the CLI either way; ERROR and below add Spark's own account of it (Java stack traces)."""
 
 
 class ScoringConfig(StrictModel):

@@ -3,6 +3,7 @@ gone, or an orchestrator that never started it."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from zenml.client import Client
@@ -12,6 +13,20 @@ from zenml.orchestrators.publish_utils import publish_failed_pipeline_run
 from core import errors
 from core.errors import OrchestratorError, StackUnreachableError, StepFailedError, UserFacingError
 from stacks.health import unreachable_components
+
+# ZenML's local orchestrator logs every failed step with its traceback on the console, before the
+# run's failure reaches the CLI, which says it in one line naming the step's log, where the
+# traceback is kept (and `--debug` prints the CLI's own). The message stays; the traceback goes.
+LOCAL_ORCHESTRATOR_LOGGER = "zenml.orchestrators.local.local_orchestrator"
+
+
+class _WithoutTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger(LOCAL_ORCHESTRATOR_LOGGER).addFilter(_WithoutTraceback())
 
 
 def unfinished_run_error(run: Any) -> OrchestratorError:

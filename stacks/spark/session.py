@@ -52,6 +52,7 @@ def spark_session(config: SparkConfig) -> Iterator[SparkSession]:
                 f"scoring.spark: Spark did not start ({text[0] if text else type(error).__name__}); "
                 "check `master` and that Java 17 or newer is installed"
             ) from None
+        spark.sparkContext.setLogLevel(config.log_level)
         try:
             yield spark
         finally:

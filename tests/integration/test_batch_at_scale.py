@@ -1,5 +1,7 @@
-"""Batch inference by reference: a folder of Parquet parts scored chunk by chunk, on Spark (local
-mode, for real) with the same answers, and a run killed halfway that leaves nothing complete.
+"""Batch inference by reference: a folder of Parquet parts scored chunk by chunk, and a run killed
+halfway that leaves nothing complete. Spark's engine on a folder (the same answers as this one,
+and a bad file named) is the journeys' (tests/journeys/test_estimators.py, test_data_contract.py),
+in the environment a user installs Spark into.
 
 Figures at 1M and 10M rows are `bench/batch_inference.py`'s; these tests use batches small enough
 to run in seconds.
@@ -22,11 +24,9 @@ import yaml
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from core.scoring import score_in_process, with_predictions
 from core.simulate import simulate_batch
-from core.validation import validate_batch
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, run_cli
+from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.store
 
@@ -136,50 +136,3 @@ def test_a_run_killed_halfway_leaves_nothing_complete_and_the_rerun_scores_in_ch
     assert (reference["files"], reference["rows"], reference["uri"]) == (3, 12_000, str(folder))
     assert run.run_metadata["n_rows"] == 12_000
     assert run.steps["check_data_drift"].outputs["drift_result"][0].load().n_rows == 12_000
-
-
-def test_spark_scores_the_folder_with_the_same_answers(production: Any, folder: Path, tmp_path: Path) -> None:
-    on_spark, run = score(tmp_path, folder, engine="spark", spark={"master": "local[2]"})
-
-    assert run.run_metadata["scored_by"] == "spark (local[2])"
-    rows = pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*"))], ignore_index=True)
-    schema = production.get_artifact("feature_schema").load()
-    checked = validate_batch(rows, schema, labeled=False)
-    model = production.get_model_artifact("model").load()
-    in_process = with_predictions(
-        checked, score_in_process(model, checked[schema.features], str(production.number))
-    )
-    # Spark writes the version as plain text; the local engine as a dictionary (a category in pandas).
-    in_process["model_version"] = in_process["model_version"].astype(str)
-    assert on_spark["prediction"].tolist() == in_process["prediction"].tolist()
-    pd.testing.assert_frame_equal(on_spark, in_process, check_exact=False, rtol=0, atol=1e-12)
-    summary = run.steps["score_batch"].outputs["predictions"][0].load()
-    assert summary.rows == 12_000 and summary.label_counts == {
-        str(k): v for k, v in in_process["prediction"].value_counts().items()
-    }
-
-
-def test_spark_names_the_file_with_a_bad_value_and_publishes_nothing(
-    production: Any, folder: Path, tmp_path: Path
-) -> None:
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    for part in sorted(folder.glob("part-*")):
-        (bad / part.name).write_bytes(part.read_bytes())
-    late = pd.read_parquet(bad / "part-2.parquet")
-    late.loc[3_000, "mean area"] = np.inf
-    late.to_parquet(bad / "part-2.parquet", index=False)
-    before = production.id
-
-    result = run_cli(
-        "--pipeline", "batch-inference", "--config",
-        str(config(tmp_path, engine="spark", spark={"master": "local[2]"})), "--data", str(bad),
-    )  # fmt: skip
-
-    assert result.returncode == 1
-    assert (
-        last_line(result.stderr)
-        == f"error: step score_batch: {bad / 'part-2.parquet'}: column 'mean area': infinite value (e.g. inf)"
-    )
-    assert Client().get_model_version(MODEL, ModelStages.PRODUCTION).id == before
-    assert not (tmp_path / "predictions").exists() or not any((tmp_path / "predictions").iterdir())

@@ -109,12 +109,17 @@ def test_clean_data_trains_a_version_that_carries_the_contract(
     assert "age: min 18, max 120" in shown and "total_charges >= monthly_charges" in shown
 
 
-@pytest.mark.parametrize("engine", ["local", "spark"])
-def test_a_batch_that_breaks_it_is_refused_in_process_and_on_spark_and_nothing_is_written(
-    extended: Workspace, configs: dict[str, Path], engine: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("engine", "where"),
+    [("local", "part-1.parquet, rows 1-150 (row group 0): "), ("spark", "part-1.parquet: ")],
+)
+def test_a_batch_that_breaks_it_is_refused_in_process_and_on_spark_naming_the_file_and_nothing_is_written(
+    extended: Workspace, configs: dict[str, Path], engine: str, where: str, tmp_path: Path
 ) -> None:
-    batch = tmp_path / "batch.parquet"
-    with_bad_age(churn(300, seed=2, labeled=False)).to_parquet(batch)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    churn(150, seed=2, labeled=False).to_parquet(batch / "part-0.parquet")
+    with_bad_age(churn(150, seed=5, labeled=False)).to_parquet(batch / "part-1.parquet")
     config = yaml.safe_load(configs["batch_inference"].read_text())
     config["parameters"]["scoring"] = {"engine": engine, "spark": {"master": "local[2]"}}
     config["parameters"]["output"] = {"folder": str(tmp_path / "out")}
@@ -125,7 +130,7 @@ def test_a_batch_that_breaks_it_is_refused_in_process_and_on_spark_and_nothing_i
         "--pipeline", "batch-inference", "--config", str(path), "--data", str(batch)
     )
 
-    assert code == 1 and BAD_AGE in error.strip().splitlines()[-1], error[-2000:]
+    assert (code, error.strip().splitlines()[-1]) == (1, f"error: step score_batch: {batch}/{where}{BAD_AGE}")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
