@@ -97,7 +97,19 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
             continue
         kind = "one of the [data sources](#data-sources-datasource)" if section is _SOURCE_MARK else None
         rows.append((f"`{key}`", kind or _type_name(field.annotation), _default(field), _describe(field)))
+        items = _item_model(field.annotation)
+        if items is not None:  # a mapping or list of sections: each item's keys, under a placeholder
+            rows += _rows(items[1], f"{key}{items[0]}")
     return rows
+
+
+def _item_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+    """For `dict[str, Model]` or `list[Model]`: how an item's key is written, and its model."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    item = args[-1] if origin in (dict, list) and args else None
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        return (".<name>" if origin is dict else "[]"), item
+    return None
 
 
 _SOURCE_MARK = BaseModel  # stands for the source union, documented in its own section
@@ -120,7 +132,8 @@ def _type_name(annotation: Any) -> str:
     if origin is Literal:
         return " \\| ".join(f"`{value}`" for value in args)
     if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(arg) for arg in args if arg is not type(None)) + " or null"
+        named = " or ".join(_type_name(arg) for arg in args if arg is not type(None))
+        return named + " or null" if type(None) in args else named
     if origin in (list, dict):
         return f"{origin.__name__} of " + ", ".join(_type_name(arg) for arg in args)
     if get_origin(annotation) is typing.Annotated:
