@@ -203,4 +203,6 @@ def _promotion_words(version: VersionDescription) -> str:
 def _words(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key} {item}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return "" if value is None else str(value)
