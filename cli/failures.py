@@ -5,19 +5,24 @@ that file is; `--debug` prints the traceback instead."""
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
 from pathlib import Path
 
 from stacks.tool_environments import cache_root
 
+# The password of a URL (between `user:` and `@host`), which a library's error may quote.
+URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)")
+
 
 def save_traceback(error: BaseException) -> Path:
-    """Write the error's traceback to a new file, readable by its owner only; return its path."""
+    """Write the error's traceback to a new file, readable by its owner only, with the passwords of
+    the URLs it quotes masked; return its path."""
     folder = cache_root("logs")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    text = "".join(traceback.format_exception(error))
+    text = URL_PASSWORD.sub(r"\g<head>***", "".join(traceback.format_exception(error)))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -341,3 +341,20 @@ def test_an_error_nobody_foresaw_is_one_line_naming_its_traceback_file(tmp_path:
     assert "Traceback" not in result.stderr
     assert "sqlite3.DatabaseError" in logs[0].read_text(encoding="utf-8")
     assert logs[0].stat().st_mode & 0o777 == 0o600
+
+
+def test_a_saved_traceback_masks_the_passwords_of_the_urls_it_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.failures import save_traceback
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        raise ConnectionError(
+            "postgresql://mlops:s3cret@127.0.0.1:5433/mlops refused; redis://:pw@host:6380/0"
+        )
+    except ConnectionError as error:
+        text = save_traceback(error).read_text(encoding="utf-8")
+
+    assert "s3cret" not in text and ":pw@" not in text
+    assert "postgresql://mlops:***@127.0.0.1:5433/mlops refused; redis://:***@host:6380/0" in text
