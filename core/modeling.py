@@ -86,13 +86,17 @@ class TrainConfig(StrictModel):
         if info.context and not info.context.get("estimator_check", True):
             return self
         estimator_class = load_estimator_class(self.estimator)
-        if takes_any_keyword(estimator_class):
-            return self  # LightGBM, XGBoost: parameters beyond the signature go through **kwargs
-        accepted = set(estimator_class().get_params())
-        searched = set(self.search.space) if self.search else set()
-        unknown = sorted((set(self.params) | searched) - accepted)
-        if unknown:
-            raise ValueError(f"{self.estimator} has no parameter {', '.join(map(repr, unknown))}")
+        if not takes_any_keyword(estimator_class):  # LightGBM, XGBoost: their **kwargs check theirs
+            accepted = set(estimator_class().get_params())
+            searched = set(self.search.space) if self.search else set()
+            unknown = sorted((set(self.params) | searched) - accepted)
+            if unknown:
+                raise ValueError(f"{self.estimator} has no parameter {', '.join(map(repr, unknown))}")
+        if not hasattr(estimator_class(**self.params), "predict_proba"):
+            raise ValueError(
+                f"{self.estimator} gives no probabilities (predict_proba) with these parameters; the "
+                "template evaluates, serves and monitors them (scikit-learn's SVC: probability: true)"
+            )
         return self
 
 

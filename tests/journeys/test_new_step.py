@@ -75,3 +75,21 @@ def test_a_model_that_breaks_the_promise_stops_the_run_and_nothing_is_promoted(
     )
     production = model_show(changed)
     assert production["version"] == "1"
+
+
+def test_a_bug_in_the_new_step_is_one_line_naming_the_step_and_its_log(changed: Workspace) -> None:
+    """An error nobody foresaw (here a typo in the user's new step): no traceback on the screen,
+    one line naming the step, the error and the step's log, which holds the traceback."""
+    step = changed.root / "steps" / "check_promises.py"
+    step.write_text(
+        step.read_text(encoding="utf-8").replace("feature_schema.classes", "feature_schema.clases")
+    )
+
+    code, error = changed.cli_fails("--pipeline", "training", "--no-cache")
+
+    line = error.strip().splitlines()[-1]
+    assert code == 1
+    assert line.startswith("error: step check_model_promises of run training-")
+    assert "failed: AttributeError: 'FeatureSchema' object has no attribute 'clases' (its log: " in line
+    log = Path(line.rsplit("(its log: ", 1)[1].removesuffix(")"))
+    assert "AttributeError" in log.read_text(encoding="utf-8")

@@ -184,6 +184,16 @@ def test_estimators_that_take_keyword_parameters_check_their_own(train: dict[str
     TrainingParameters.model_validate({"data": DEMO_DATA, "train": train})
 
 
+def test_an_estimator_without_probabilities_is_refused_naming_the_fix() -> None:
+    line = error_line({"train": {"estimator": "sklearn.svm.SVC"}})
+
+    assert line.startswith("parameters.train: sklearn.svm.SVC gives no probabilities (predict_proba)")
+    assert "probability: true" in line
+    TrainingParameters.model_validate(
+        {"data": DEMO_DATA, "train": {"estimator": "sklearn.svm.SVC", "params": {"probability": True}}}
+    )
+
+
 def test_unknown_search_parameter_is_named() -> None:
     line = error_line(
         {
