@@ -13,17 +13,12 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-# Parts of the standard library and of the environment itself, never a requirement of their own.
-NOT_REQUIREMENTS = frozenset({"builtins", "numpy", "collections", "functools"})
-
 
 def model_requirements(model: Any) -> list[str]:
     """`name==version` of every distribution a class inside `model` comes from, sorted."""
     found: dict[str, str] = {}
     for part in estimator_parts(model):
         module = type(part).__module__.split(".")[0]
-        if module in NOT_REQUIREMENTS:
-            continue
         for distribution in _distributions().get(module, []):
             found[distribution] = metadata.version(distribution)
     return [f"{name}=={version}" for name, version in sorted(found.items())]

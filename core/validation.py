@@ -117,6 +117,11 @@ class ValidationConfig(StrictModel):
         own = self.rules[column].max_null_fraction if column in self.rules else None
         return self.max_null_fraction if own is None else own
 
+    def null_share_key(self, column: str) -> str:
+        """The key that sets a column's null share, as a message names it."""
+        own = column in self.rules and self.rules[column].max_null_fraction is not None
+        return f"validation.rules.{column}.max_null_fraction" if own else "validation.max_null_fraction"
+
 
 class FeatureSchema(BaseModel):
     """What a model was trained on: the label, each feature's kind, the classes seen, and the
@@ -299,7 +304,7 @@ def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, per_chunk: boo
         values, numeric = _column_values(column, kind), kind != "categorical"
         if any(rule.breaks_value_rule(r, v, values, numeric).any() for r, v in declared.value_rules()):
             return False
-        if declared.unique and not per_chunk and frame[name].dropna().duplicated().any():
+        if declared.unique and not per_chunk and column.dropna().duplicated().any():
             return False
     return not any(_breaks_relation(frame, relation).any() for relation in contract.relations)
 
@@ -344,19 +349,21 @@ class BatchContract:
                 shown = ", ".join(map(str, values[repeated].unique()[:MAX_REPORTED_FAILURES]))
                 raise DataValidationError(f"column '{name}': {rule.UNIQUE} (e.g. {shown})")
 
-    def check(self, missing: pd.Series | None = None, rows: int | None = None) -> None:
-        """The null shares of the whole batch, as the rules read for a frame (counts from Spark may
-        be given instead of the ones added up here)."""
-        missing = self.missing if missing is None else missing
-        rows = self.rows if rows is None else rows
-        for name, count in missing.items():
-            limit = self.schema.contract.null_share_limit(str(name))
-            if rows and count / rows > limit:
-                key = _null_share_key(str(name), self.schema.contract)
-                raise DataValidationError(
-                    f"column '{name}': share of missing values above {key} = {limit} "
-                    f"({count / rows:.1%} of {rows:,} rows)"
-                )
+    def check(self) -> None:
+        """The null shares of the whole batch."""
+        check_null_shares(self.schema.contract, self.missing, self.rows)
+
+
+def check_null_shares(contract: ValidationConfig, missing: pd.Series, rows: int) -> None:
+    """The share of missing values per feature of a whole batch (counted chunk by chunk, or by
+    Spark), as the rules read for a frame."""
+    for name, count in missing.items():
+        limit = contract.null_share_limit(str(name))
+        if rows and count / rows > limit:
+            raise DataValidationError(
+                f"column '{name}': share of missing values above {contract.null_share_key(str(name))} = "
+                f"{limit} ({count / rows:.1%} of {rows:,} rows)"
+            )
 
 
 def check_labels(frame: pd.DataFrame, target: str) -> None:
@@ -443,14 +450,8 @@ def _null_share_check(name: str, limit: float, contract: ValidationConfig) -> pa
     return _pandera().Check(
         lambda s: s.isna().mean() <= limit,
         ignore_na=False,
-        error=f"share of missing values above {_null_share_key(name, contract)} = {limit}",
+        error=f"share of missing values above {contract.null_share_key(name)} = {limit}",
     )
-
-
-def _null_share_key(name: str, contract: ValidationConfig) -> str:
-    """The config key that sets a column's null share: its own rule's, or the general one."""
-    own = name in contract.rules and contract.rules[name].max_null_fraction is not None
-    return f"validation.rules.{name}.max_null_fraction" if own else "validation.max_null_fraction"
 
 
 def _value_rule_check(kind: ColumnKind, name: str, value: Any) -> pa.Check:

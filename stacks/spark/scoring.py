@@ -25,7 +25,7 @@ from core.drift import DriftConfig
 from core.errors import DataSourceError, DataValidationError
 from core.rules import UNIQUE
 from core.scoring import PREDICTION_COLUMN, VERSION_COLUMN, SparkConfig
-from core.validation import BatchContract, FeatureSchema, features_validator
+from core.validation import FeatureSchema, check_null_shares, features_validator
 from stacks.spark.session import spark_session
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def score_on_spark(
             result = spark.read.parquet(staging) if written.format == "parquet" else scored
             totals, missing = _totals(result, schema, model)
             _check_unique(result, schema)
-            BatchContract(schema).check(missing=missing, rows=totals.rows)
+            check_null_shares(schema.contract, missing, totals.rows)
             sample = _sample(result.select(*schema.features), totals.rows, drift)
             parts = len([name for name in written.fs.ls(written.staging, detail=False) if "/part-" in name])
             summary = BatchPredictions(
