@@ -32,6 +32,9 @@ from stacks.mlserver.service import MLServerDeploymentConfig, MLServerDeployment
 
 logger = get_logger(__name__)
 
+START_ATTEMPTS = 3
+ADDRESS_IN_USE = "address already in use"
+
 
 class MLServerModelDeployer(BaseModelDeployer):
     NAME: ClassVar[str] = "MLServer"
@@ -107,10 +110,8 @@ class MLServerModelDeployer(BaseModelDeployer):
         for service in self.services_of(config.model_name):
             if service.config.model_version == config.model_version:
                 if not service.is_running:  # its server died: bring the same deployment back
-                    self._start_or_fail(cast(MLServerDeploymentService, service), timeout)
-                    client.update_service(
-                        id=service.uuid, admin_state=service.admin_state, status=service.status.model_dump()
-                    )
+                    _start(cast(MLServerDeploymentService, service), timeout)
+                    _record(client, service)
                 return service
         record = client.create_service(
             config=config,
@@ -122,16 +123,7 @@ class MLServerModelDeployer(BaseModelDeployer):
         except BaseException:
             client.delete_service(record.id)
             raise
-        client.update_service(
-            id=service.uuid,
-            name=service.config.service_name,
-            service_source=service.model_dump().get("type"),
-            admin_state=service.admin_state,
-            status=service.status.model_dump(),
-            endpoint=service.endpoint.model_dump() if service.endpoint else None,
-            prediction_url=service.get_prediction_url(),
-            health_check_url=service.get_healthcheck_url(),
-        )
+        _record(client, service)
         return service
 
     def perform_deploy_model(
@@ -170,28 +162,17 @@ class MLServerModelDeployer(BaseModelDeployer):
             previous = model_repository.active_version(repository, config.model_name)
             model_repository.activate_version(repository, config.model_name, config.model_version)
             service = MLServerDeploymentService(uuid=id, config=config)
-            service.start(timeout=timeout)
-            if not service.is_running:
-                log = _log_tail(service)
-                service.stop(timeout=timeout, force=True)  # leave no half-started server behind
+            try:
+                _start(service, timeout)
+            except DeploymentError:
                 if previous is not None:  # what a server of the model, still live or restarted, reads
                     model_repository.activate_version(repository, config.model_name, previous)
-                raise DeploymentError(
-                    f"MLServer did not become ready: {service.status.last_error}; log: {log}"
-                )
+                raise
         for old in others:
             if old in others_to_stop:
                 old.stop(timeout=timeout, force=True)  # a replaced server, or records of one that died
             Client().delete_service(old.uuid)
         return service
-
-    @staticmethod
-    def _start_or_fail(service: MLServerDeploymentService, timeout: int) -> None:
-        service.start(timeout=timeout)
-        if not service.is_running:
-            log = _log_tail(service)
-            service.stop(timeout=timeout, force=True)  # leave no half-started server behind
-            raise DeploymentError(f"MLServer did not become ready: {service.status.last_error}; log: {log}")
 
     def _swap(self, live: MLServerDeploymentService, config: MLServerDeploymentConfig, timeout: int) -> None:
         """Reload the model in the running server with the new version; undo on any failure."""
@@ -240,8 +221,48 @@ class MLServerModelDeployer(BaseModelDeployer):
         shutil.rmtree(Path(service.config.repository) / service.config.model_name, ignore_errors=True)
 
 
-def _log_tail(service: MLServerDeploymentService, lines: int = 5) -> str:
+def _record(client: Client, service: BaseService) -> None:
+    """Store the service as it now runs: a (re)start may have moved it to another port."""
+    client.update_service(
+        id=service.uuid,
+        name=service.config.service_name,
+        service_source=service.model_dump().get("type"),
+        admin_state=service.admin_state,
+        status=service.status.model_dump(),
+        endpoint=service.endpoint.model_dump() if service.endpoint else None,
+        prediction_url=service.get_prediction_url(),
+        health_check_url=service.get_healthcheck_url(),
+    )
+
+
+def _start(service: MLServerDeploymentService, timeout: int) -> None:
+    """Start the server of `service`, again on other ports if another server took one of them
+    between the probe and the bind (two deployments starting at once); else fail with the log's
+    first error, leaving no half-started server behind."""
+    for _ in range(START_ATTEMPTS):
+        log_offset = _log_size(service)
+        if service.start_and_wait(timeout):
+            return
+        log = _log_since(service, log_offset)
+        service.stop(timeout=timeout, force=True)
+        if ADDRESS_IN_USE not in log:
+            break
+        logger.info("Another server took a port of MLServer as it started: starting it on other ports.")
+    errors = [line.strip() for line in log.splitlines() if "ERROR" in line or "Error:" in line]
+    reason = errors[0] if errors else (log.strip().splitlines() or ["nothing logged"])[-1]
+    raise DeploymentError(f"MLServer did not become ready: {reason} (log: {service.status.log_file})")
+
+
+def _log_size(service: MLServerDeploymentService) -> int:
+    log_file = service.status.log_file
+    return Path(log_file).stat().st_size if log_file and Path(log_file).exists() else 0
+
+
+def _log_since(service: MLServerDeploymentService, offset: int) -> str:
+    """What the server logged after `offset`: the daemon appends every start to one file."""
     log_file = service.status.log_file
     if not log_file or not Path(log_file).exists():
-        return "no log"
-    return " | ".join(Path(log_file).read_text(errors="replace").strip().splitlines()[-lines:])
+        return ""
+    with open(log_file, "rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")

@@ -9,6 +9,7 @@ seen to) is killed after a grace period, and it is killed outright if the daemon
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,25 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
     def healthcheck_url(self) -> str | None:
         base = self.base_url
         return f"{base}/v2/models/{self.config.model_name}/ready" if base else None
+
+    def start_and_wait(self, timeout: int) -> bool:
+        """Start the server; whether its model answers ready within `timeout` seconds.
+
+        False as soon as the daemon (which exits with MLServer) is gone: ZenML's own wait would
+        go on for the whole timeout, as its status check cannot tell "exited" from "not yet up".
+        """
+        self.start(timeout=0)
+        deadline = time.monotonic() + timeout
+        daemon_seen = False
+        while time.monotonic() < deadline:
+            if self.is_running:
+                return True
+            daemon_alive = self.status.pid is not None
+            if daemon_seen and not daemon_alive:
+                return False
+            daemon_seen = daemon_seen or daemon_alive
+            time.sleep(0.5)
+        return False
 
     def run(self) -> None:
         """In the daemon: write the server settings, run MLServer, pass signals on, exit with it."""

@@ -11,9 +11,11 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -510,3 +512,43 @@ def test_promoting_an_earlier_version_switches_the_live_endpoint_without_a_faile
     assert manual["reason"] == "roll back" and manual["previous_production"] == str(served)
     services = deployer().services_of(MODEL)
     assert len(services) == 1 and services[0].base_url == endpoint
+
+
+def test_a_port_taken_as_the_server_starts_moves_it_to_another(endpoint: str, deploy_config: Path) -> None:
+    """Two deployments starting at once can both find a port free; the one that binds second must
+    start again elsewhere, not wait out its timeout and fail. Here another listener takes the REST
+    port between the deployer's probe and MLServer's bind (the daemon writes the ports into
+    `settings.json` just before MLServer starts). Last in the module: the endpoint moves."""
+    model_deployer = deployer()
+    (service,) = model_deployer.services_of(MODEL)
+    settings = model_deployer.repository(MODEL) / "settings.json"
+    written = settings.stat().st_mtime_ns
+    thief = socket.socket()
+    taken: list[int] = []
+
+    def take_the_port() -> None:
+        deadline = time.monotonic() + 120
+        while settings.stat().st_mtime_ns == written and time.monotonic() < deadline:
+            time.sleep(0.005)
+        port = int(json.loads(settings.read_text())["http_port"])
+        thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+        thief.bind(("127.0.0.1", port))
+        thief.listen()
+        taken.append(port)
+
+    service.stop(timeout=60, force=True)
+    watcher = threading.Thread(target=take_the_port)
+    watcher.start()
+    try:
+        result = ok(
+            run_cli("--pipeline", "deployment", "--config", str(deploy_config), "--model-name", MODEL)
+        )
+        watcher.join(timeout=10)
+        (moved,) = model_deployer.services_of(MODEL)
+
+        assert taken, "the port was not taken before MLServer bound it"
+        assert "starting it on other ports" in result.stdout + result.stderr
+        assert moved.base_url is not None and not moved.base_url.endswith(f":{taken[0]}")
+        assert V2Client(moved.base_url, MODEL).predict(features(2)).model_version == str(production().number)
+    finally:
+        thief.close()
