@@ -43,7 +43,46 @@ def test_every_package_is_copied_before_the_install() -> None:
     assert copied == set(packages)
 
 
-def test_dockerignore_keeps_local_state_out() -> None:
-    ignored = set((PROJECT_ROOT / ".dockerignore").read_text().split())
+# What a run or a user puts in the project folder that must never reach an image. (ZenML always
+# sends `.zen`, the repository marker it finds the source root by: it holds no secret.)
+NEVER_SENT = [
+    ".servers/credentials.json",
+    ".servers/state.json",
+    ".servers/s3/requests.log",
+    ".servers/postgres/data/base/1/1259",
+    ".servers/redis/dump.rdb",
+    ".servers/zenml/config/local_stores/auth.db",
+    ".servers/logs/mlflow.log",
+    ".env",
+    ".env.production",
+    "configs/.env",
+    "credentials.json",
+    "keys/service-account.pem",
+    ".dvc/config.local",
+    "mlruns/0/meta.yaml",
+    "predictions/scored.csv",
+    ".venv/bin/python",
+    ".git/config",
+    ".cache/uv/entry",
+    "stacks/mlserver/.metrics/metrics.db",
+]
+SENT = ["run.py", "pyproject.toml", "constraints.txt", "core/modeling.py", "configs/training.yaml"]
 
-    assert {".git", ".venv", "mlruns", ".zen", "predictions"} <= ignored
+
+def build_context(tmp_path: Path) -> set[str]:
+    """The files ZenML's image builder (and `docker build`, through the same matcher) would send
+    from a project holding every file above, with this project's `.dockerignore`."""
+    from zenml.image_builders.build_context import BuildContext
+
+    (tmp_path / ".dockerignore").write_bytes((PROJECT_ROOT / ".dockerignore").read_bytes())
+    for name in NEVER_SENT + SENT:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    return set(BuildContext(root=str(tmp_path)).get_files())
+
+
+def test_docker_context_holds_no_run_folder_secret_or_local_state(tmp_path: Path) -> None:
+    sent = build_context(tmp_path)
+
+    assert sent.isdisjoint(NEVER_SENT), sorted(sent & set(NEVER_SENT))
+    assert set(SENT) <= sent
