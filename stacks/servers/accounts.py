@@ -9,9 +9,15 @@ from pathlib import Path
 from stacks.servers.processes import ServerError
 
 
+def database_servers_drop_root() -> bool:
+    """This process is root, so the database servers run as their own accounts, which must pass
+    through the run folder to reach their folders."""
+    return os.geteuid() == 0
+
+
 def service_account(name: str) -> str | None:
     """`name` when this process is root (the server must drop to it), otherwise None (run as we are)."""
-    return name if os.geteuid() == 0 else None
+    return name if database_servers_drop_root() else None
 
 
 def hand_over(folder: Path, account: str | None) -> None:

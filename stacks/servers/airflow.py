@@ -41,28 +41,27 @@ class AirflowServer(ProcessServer):
         except ToolEnvironmentError as error:
             raise ServerError(f"airflow: {error}") from None
         (home / "dags").mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            # No login for the UI and REST API: every caller is admin, on loopback only.
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": host,
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": config.url,
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(config.dag_refresh_seconds),
-            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(PROJECT_ROOT / "stacks" / "airflow"),  # local_operator.py
-        }
-        for variable in ("VIRTUAL_ENV", "PYTHONHOME"):
-            env.pop(variable, None)
+        env = self.environment(
+            {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+                # No login for the UI and REST API: every caller is admin, on loopback only.
+                "AIRFLOW__CORE__AUTH_MANAGER": (
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__HOST": host,
+                "AIRFLOW__API__PORT": str(port),
+                "AIRFLOW__API__BASE_URL": config.url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(config.dag_refresh_seconds),
+                "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+                "PYTHONPATH": str(PROJECT_ROOT / "stacks" / "airflow"),  # local_operator.py
+            }
+        )
         setup_log = self.log.with_name("airflow-setup.log")
         airflow = str(venv / "bin" / "airflow")
         if not (home / "airflow.db").is_file():

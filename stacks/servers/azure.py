@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 
 from stacks.servers.base import Launch, ProcessServer
 from stacks.servers.config import AzureServerConfig
@@ -33,7 +32,7 @@ class AzureServer(ProcessServer):
         command = [str(azurite), "--blobHost", self.config.host, "--blobPort", str(self.config.port)]
         command += ["--location", str(self.folder / "data")]
         command += ["--silent", "--skipApiVersionCheck", "--disableTelemetry"]
-        env = {**os.environ, "AZURITE_ACCOUNTS": f"{credentials.azure_account}:{credentials.azure_key}"}
+        env = self.environment({"AZURITE_ACCOUNTS": f"{credentials.azure_account}:{credentials.azure_key}"})
         return Launch(commands=[command], env=env, after_start=lambda: self._create_container(credentials))
 
     def _create_container(self, credentials: Credentials) -> None:

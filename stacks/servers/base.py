@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +18,10 @@ from stacks.servers.credentials import Credentials
 from stacks.servers.processes import ServerError, ServerState, spawn, tail, terminate_groups
 
 PROBE_INTERVAL_SECONDS = 0.5
-BIN = Path(sys.executable).parent  # the project environment's commands (mlflow, moto_server, uv, zenml)
+BIN = Path(sys.executable).parent  # the project environment's commands (mlflow, uv, zenml)
+# What every server takes from the environment of whoever starts it (and LC_*): where programs are,
+# home, language, temporary folder, time zone, and the do-not-track opt-out. Nothing else.
+INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ", "DO_NOT_TRACK")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Server(ABC):
     name: ClassVar[str]
     ready_path: ClassVar[str] = ""  # appended to the URL: answers once the server is ready
     needs: ClassVar[tuple[str, ...]] = ()  # servers that must run first
+    inherits: ClassVar[tuple[str, ...]] = ()  # more of the user's variables it reads: a telemetry opt-out
 
     def __init__(self, servers: ServersConfig) -> None:
         self.servers = servers
@@ -55,6 +60,16 @@ class Server(ABC):
     @property
     def ready_url(self) -> str:
         return self.url + self.ready_path
+
+    def environment(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """What the server's processes start with: `variables` (what it needs), the few of the user's
+        that every program needs (INHERITED, LC_*) and those it `inherits`; nothing else of the user's,
+        so no cloud token or password of theirs reaches a server, its children or its log."""
+        names = {*INHERITED, *self.inherits}
+        passed = {
+            name: value for name, value in os.environ.items() if name in names or name.startswith("LC_")
+        }
+        return {**passed, **variables}
 
     def is_ready(self, response: requests.Response) -> bool:
         return response.status_code < 500

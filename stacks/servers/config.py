@@ -62,26 +62,47 @@ class AirflowServerConfig(ServerConfig):
 
 
 class DatabaseServerConfig(ServerConfig):
-    """A database server: the account the stacks and sources use, and the databases it owns."""
+    """A database server, with one account per purpose, each owning its databases and allowed into
+    no other: the data sources' (`user`, owner of `databases`) and that of the server whose store it
+    is (`store`: account and database of one name). Its administrator is for administration only."""
 
+    store: ClassVar[str]
     user: str = "mlops"
     databases: list[str]
 
-    def sqlalchemy_url(self, driver: str, password: str, database: str) -> str:
-        """The URL of one of its databases for SQLAlchemy (and the tools built on it), password included."""
+    @field_validator("databases")
+    @classmethod
+    def _not_the_store(cls, databases: list[str]) -> list[str]:
+        if cls.store in databases:
+            raise ValueError(
+                f"'{cls.store}' is the {cls.store} server's store, with an account of its own; "
+                "list your data sources' databases only"
+            )
+        return databases
+
+    def store_url(self, driver: str, password: str) -> str:
+        """The store's database as its own account, for SQLAlchemy (and the tools built on it),
+        password included: hand it over in an environment variable, never on a command line."""
         from sqlalchemy.engine import URL
 
         return URL.create(
-            driver, username=self.user, password=password, host=self.host, port=self.port, database=database
+            driver,
+            username=self.store,
+            password=password,
+            host=self.host,
+            port=self.port,
+            database=self.store,
         ).render_as_string(hide_password=False)
 
 
 class PostgresServerConfig(DatabaseServerConfig):
     scheme = "postgresql"
+    store = "mlflow"  # MLflow's backend store
 
 
 class MySQLServerConfig(DatabaseServerConfig):
     scheme = "mysql"
+    store = "zenml"  # the ZenML server's store
 
 
 class RedisServerConfig(ServerConfig):

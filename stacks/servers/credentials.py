@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from stacks.servers.config import AzureServerConfig, ServersConfig
+from stacks.servers.run_folder import run_folder_lock, write_private
 
 
 @dataclass(frozen=True)
@@ -24,21 +24,38 @@ class Credentials:
     azure_account: str
     azure_key: str
     # Added later: a run folder from before them gets them generated on its next load.
+    # The data sources' account (`user` of configs/servers.yaml) on PostgreSQL and on MariaDB.
     postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     mysql_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    # The ZenML server's admin account (ZenML's name for it), the key that signs its login tokens (so
+    # they outlive a restart) and the key that encrypts its secrets store.
+    zenml_username: str = "default"
+    zenml_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    zenml_jwt_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    zenml_encryption_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # PostgreSQL's superuser (administration only: no server or stack logs in with it), and the
+    # accounts of MLflow's store (on PostgreSQL) and ZenML's (on MariaDB), each on its database only.
+    postgres_admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    mlflow_store_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    zenml_store_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
 
 def load_or_create_credentials(folder: Path) -> Credentials:
-    """The run folder's credentials, generated (readable by the owner only) on first use."""
+    """The run folder's credentials, generated (readable by the owner only) on first use, and those
+    added since generated for an older folder; under the run folder's lock, so that two `servers up`
+    at once agree on one set. Not to be called while holding that lock."""
     path = folder / "credentials.json"
-    if path.is_file():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        credentials = Credentials(**stored)
+    with run_folder_lock(folder):
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        credentials = Credentials(**stored) if stored else _generate()
         if set(stored) != {item.name for item in fields(Credentials)}:
-            _write_private(path, credentials)
-        return credentials
-    credentials = Credentials(
+            write_private(path, json.dumps(asdict(credentials)))
+    return credentials
+
+
+def _generate() -> Credentials:
+    return Credentials(
         aws_access_key_id=f"AKIA{secrets.token_hex(8).upper()}",
         aws_secret_access_key=secrets.token_urlsafe(30),
         mlflow_username="admin",
@@ -47,21 +64,13 @@ def load_or_create_credentials(folder: Path) -> Credentials:
         azure_account="localazure",
         azure_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_private(path, credentials)
-    return credentials
-
-
-def _write_private(path: Path, credentials: Credentials) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(asdict(credentials), out)
 
 
 def zenml_secrets(credentials: Credentials, config: ServersConfig) -> dict[str, dict[str, Any]]:
     """The ZenML secrets the stacks and sources name: `local_s3` (S3 artifact stores),
     `local_mlflow` (the tracker), `local_azure` (the Azure artifact store, in the shape ZenML's Azure
-    secret expects), and `local_postgres`, `local_mysql`, `local_redis` (a source's `secret:`)."""
+    secret expects), and `local_postgres`, `local_mysql` (the data sources' account, never an
+    administrator or a store's), `local_redis` (a source's `secret:`)."""
     return {
         "local_s3": {
             "aws_access_key_id": credentials.aws_access_key_id,
@@ -98,10 +107,9 @@ def azure_connection_string(credentials: Credentials, config: AzureServerConfig)
 
 
 def aws_environment(credentials: Credentials) -> dict[str, str]:
-    """This process's environment plus the S3 server's credentials, for the servers that use it."""
+    """The S3 server's credentials, as the servers that use it read them."""
     return {
-        **os.environ,
         "AWS_ACCESS_KEY_ID": credentials.aws_access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.aws_secret_access_key,
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_DEFAULT_REGION": "us-east-1",
     }

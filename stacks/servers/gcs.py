@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from stacks.servers.base import BIN, Launch, ProcessServer
 from stacks.servers.config import GCSServerConfig
 from stacks.servers.credentials import Credentials
@@ -20,4 +18,4 @@ class GCSServer(ProcessServer):
         self.folder.mkdir(parents=True, exist_ok=True)
         command = [str(BIN / "gcp-storage-emulator"), "start", "--host", self.config.host]
         command += ["--port", str(self.config.port), "--default-bucket", self.config.bucket, "-q"]
-        return Launch(commands=[command], env={**os.environ, "STORAGE_BASE": str(self.folder)})
+        return Launch(commands=[command], env=self.environment({"STORAGE_BASE": str(self.folder)}))

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 
 from core.errors import UserFacingError
+from stacks.servers.run_folder import write_private
 
 
 class ServerError(UserFacingError):
@@ -68,11 +69,8 @@ def read_states(path: Path) -> dict[str, ServerState]:
 
 
 def write_states(path: Path, states: dict[str, ServerState]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps({name: asdict(s) for name, s in states.items()}, indent=2), encoding="utf-8"
-    )
-    temporary.replace(path)
+    """Replace the record whole (`up` and `down` hold the run folder's lock while they change it)."""
+    write_private(path, json.dumps({name: asdict(s) for name, s in states.items()}, indent=2))
 
 
 def spawn(command: list[str], env: dict[str, str], log: Path, user: str | None = None) -> psutil.Process:

@@ -36,4 +36,4 @@ class RedisServer(ProcessServer):
                 f'requirepass {credentials.redis_password}\nappendonly yes\nsave ""\n'
                 "protected-mode yes\ndaemonize no\n"
             )
-        return Launch(commands=[["redis-server", str(settings)]], env=dict(os.environ))
+        return Launch(commands=[["redis-server", str(settings)]], env=self.environment({}))

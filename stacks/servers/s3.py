@@ -1,16 +1,18 @@
-"""moto's S3-compatible server, for the S3 artifact stores and MLflow's artifacts."""
+"""moto's S3-compatible server, for the S3 artifact stores and MLflow's artifacts, locked down and
+journaled by `moto_front` (signatures checked against the run folder's keys, no web page may call it,
+its control API off, every accepted write replayed after a restart or a kill)."""
 
 from __future__ import annotations
 
-import requests
+import sys
 
-from stacks.servers.base import BIN, Launch, ProcessServer
-from stacks.servers.config import S3ServerConfig
+from stacks.servers.base import Launch, ProcessServer
+from stacks.servers.config import PROJECT_ROOT, S3ServerConfig
 from stacks.servers.credentials import Credentials, aws_environment
 
 
 class S3Server(ProcessServer):
-    """moto keeps objects in memory; its recorder logs every write, and a restart replays the log."""
+    """moto keeps objects in memory; the journal of its writes brings them back at the next start."""
 
     name = "s3"
 
@@ -19,22 +21,18 @@ class S3Server(ProcessServer):
         return self.servers.s3
 
     def launch(self, credentials: Credentials) -> Launch:
-        recording = self.folder / "requests.log"
-        recording.parent.mkdir(parents=True, exist_ok=True)
-        env = {
-            **aws_environment(credentials),
-            "MOTO_ENABLE_RECORDING": "True",
-            "MOTO_RECORDER_FILEPATH": str(recording),
-        }
-
-        def restore_and_create_buckets() -> None:
-            if recording.is_file() and recording.stat().st_size:
-                replay = requests.post(f"{self.url}/moto-api/recorder/replay-recording", timeout=600)
-                replay.raise_for_status()
-            self._create_buckets(credentials)
-
-        command = [str(BIN / "moto_server"), "-H", self.config.host, "-p", str(self.config.port)]
-        return Launch(commands=[command], env=env, after_start=restore_and_create_buckets)
+        journal = self.folder / "requests.log"
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        env = self.environment(
+            {
+                **aws_environment(credentials),  # the keys it accepts
+                "MOTO_DISABLE_GLOBAL_CORS": "true",  # moto's default answers every origin
+                "PYTHONPATH": str(PROJECT_ROOT),
+            }
+        )
+        command = [sys.executable, "-m", "stacks.servers.moto_front", "--host", self.config.host]
+        command += ["--port", str(self.config.port), "--journal", str(journal)]
+        return Launch(commands=[command], env=env, after_start=lambda: self._create_buckets(credentials))
 
     def _create_buckets(self, credentials: Credentials) -> None:
         import boto3

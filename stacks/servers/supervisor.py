@@ -1,9 +1,10 @@
 """`python run.py servers up|down|status`: the servers of one run folder, started and stopped as a set.
 
 Each server runs in the background, bound to its URL's host (127.0.0.1 by default). Their PIDs,
-logs, data and the credentials they were given live in the run folder, so `down` stops exactly
-what `up` started and a second `up` reuses what is running. The credentials go into ZenML
-secrets, which the stacks in `stacks/*.yaml` reference.
+logs, data and the credentials they were given live in the run folder (its owner's only, changed
+by one `up` or `down` at a time), so `down` stops exactly what `up` started and a second `up`
+reuses what is running. The credentials go into ZenML secrets, which the stacks in `stacks/*.yaml`
+reference; each server is started with a fixed list of environment variables (`Server.environment`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from core.errors import ConfigError
+from stacks.servers.accounts import database_servers_drop_root
 from stacks.servers.airflow import AirflowServer
 from stacks.servers.azure import AzureServer
 from stacks.servers.base import Server
@@ -24,6 +26,7 @@ from stacks.servers.mysql import MySQLServer
 from stacks.servers.postgres import PostgresServer
 from stacks.servers.processes import ServerState, read_states, write_states
 from stacks.servers.redis import RedisServer
+from stacks.servers.run_folder import make_private, run_folder_lock
 from stacks.servers.s3 import S3Server
 from stacks.servers.zenml import ZenMLServer
 
@@ -74,10 +77,17 @@ class LocalServers:
 
         They start at once, each as soon as the servers it needs answer (MLflow after S3, while the
         ZenML server starts beside them): a start is mostly waiting for the server to answer.
-        Whatever started is recorded, so `down` stops it even when another one failed.
+        Whatever started is recorded, so `down` stops it even when another one failed. The run
+        folder is this `up`'s alone meanwhile: another `up` waits, then finds these servers running.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
-        credentials = self.credentials()
+        credentials = load_or_create_credentials(self.folder)
+        with run_folder_lock(self.folder):
+            make_private(self.folder, enterable=database_servers_drop_root())
+            self._start(names, credentials)
+            store_secrets(credentials, self.config)
+        return self.status()
+
+    def _start(self, names: list[str], credentials: Credentials) -> None:
         states = read_states(self._state_file)
         record = threading.Lock()
         starts: dict[str, Future[None]] = {}
@@ -101,11 +111,15 @@ class LocalServers:
         failures = [error for future in starts.values() if (error := future.exception()) is not None]
         if failures:
             raise failures[0]
-        store_secrets(credentials, self.config)
-        return self.status()
 
     def down(self) -> list[str]:
         """Stop everything `up` started, at once, each after the servers that need it; the names stopped."""
+        if not self._state_file.is_file():
+            return []
+        with run_folder_lock(self.folder):
+            return self._stop()
+
+    def _stop(self) -> list[str]:
         states = read_states(self._state_file)
         record = threading.Lock()
         stops: dict[str, Future[None]] = {}
@@ -143,9 +157,6 @@ class LocalServers:
                 )
             )
         return reports
-
-    def credentials(self) -> Credentials:
-        return load_or_create_credentials(self.folder)
 
     def _ordered(self, names: list[str]) -> list[str]:
         unknown = sorted(set(names) - set(self._servers))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 
 from tests.conftest import PROJECT_ROOT
 
@@ -50,11 +52,11 @@ def servers_env(root: Path, *servers: str) -> dict[str, str]:
     """The environment for `run.py servers ...` and the stacks in a ZenML config under `root` and a
     run folder of their own, each named server on a free 127.0.0.1 port (LOCAL_<NAME>_URL).
 
-    The run folder is one the database servers' accounts can enter (they refuse to run as root, and
-    pytest's folders are the owner's only); it is removed when the tests end.
+    The run folder is outside pytest's folders, which are the owner's only: the database servers'
+    accounts must pass through its parents (they refuse to run as root; `servers up` lets them
+    through the run folder itself). It is removed when the tests end.
     """
     run_folder = Path(tempfile.mkdtemp(prefix="mlops-template-servers-"))
-    run_folder.chmod(0o755)
     atexit.register(shutil.rmtree, run_folder, ignore_errors=True)
     return {
         **os.environ,
@@ -65,6 +67,18 @@ def servers_env(root: Path, *servers: str) -> dict[str, str]:
             for name in servers
         },
     }
+
+
+def zenml_login(url: str, run_folder: Path) -> requests.Session:
+    """A session logged in to the ZenML server `servers up` started, with the run folder's account,
+    as the dashboard's login form logs in (the token also comes back as a cookie)."""
+    credentials = json.loads((run_folder / "credentials.json").read_text())
+    account = {"username": credentials["zenml_username"], "password": credentials["zenml_password"]}
+    session = requests.Session()
+    login = session.post(f"{url}/api/v1/login", data=account, timeout=30)
+    login.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return session
 
 
 def last_line(text: str) -> str:

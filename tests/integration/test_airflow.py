@@ -20,7 +20,7 @@ import psutil
 import pytest
 import requests
 
-from tests.integration.conftest import run_cli, servers_env
+from tests.integration.conftest import run_cli, servers_env, zenml_login
 
 pytestmark = pytest.mark.servers
 
@@ -94,7 +94,7 @@ def test_training_runs_as_an_airflow_dag_run_and_completes_in_zenml(servers: Air
 
     # ZenML (through the server the dashboard reads) has the run completed, with Airflow's run id.
     api = f"{servers.zenml_url}/api/v1"
-    run = requests.get(
+    run = zenml_login(servers.zenml_url, servers.folder).get(
         f"{api}/runs", params={"size": "1", "sort_by": "desc:created", "hydrate": "true"}, timeout=30
     )
     item = run.json()["items"][0]

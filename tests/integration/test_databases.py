@@ -109,7 +109,7 @@ def test_a_wrong_password_a_server_down_and_a_bad_query_are_one_line_without_the
         load_source(wrong_password.model_copy(update={"query": "SELECT * FROM no_such_table"}))
     messages.append(str(caught.value))
 
-    label = f"SQL source '{DRIVERS[server]}://mlops:***@"
+    label = f"SQL source '{DRIVERS[server]}://***@"
     assert all(message.startswith(label) and "\n" not in message for message in messages), messages
     assert all(password not in message for message in messages)
     assert "cannot connect" in messages[0] and "check that the server is up and the account" in messages[0]
@@ -124,9 +124,70 @@ def test_a_secret_that_does_not_exist_is_named(databases: Databases) -> None:
     with pytest.raises(DataSourceError) as caught:
         login_for(source)
     assert str(caught.value).startswith(
-        f"SQL source '{DRIVERS['postgres']}://mlops:***@{databases.address('postgres')}/mlops': "
+        f"SQL source '{DRIVERS['postgres']}://***@{databases.address('postgres')}/mlops': "
         "ZenML secret 'no_such_secret' not found; create it with `zenml secret create no_such_secret"
     )
+
+
+def test_each_account_reaches_its_own_database_only_and_none_runs_a_program_on_the_server(
+    databases: Databases,
+) -> None:
+    """The data sources' account (what `local_postgres` and `local_mysql` hold) owns `mlops` and
+    nothing else, and is no superuser; MLflow's and ZenML's store accounts cannot read `mlops`."""
+    import psycopg
+    import pymysql
+
+    postgres = urlsplit(databases.env["LOCAL_POSTGRES_URL"])
+    mysql = urlsplit(databases.env["LOCAL_MYSQL_URL"])
+    sources = ("mlops", databases.password("postgres"))
+    mlflow_store = ("mlflow", databases.credentials["mlflow_store_password"])
+    zenml_store = ("zenml", databases.credentials["zenml_store_password"])
+
+    def on_postgres(account: tuple[str, str], database: str) -> psycopg.Connection[tuple[object, ...]]:
+        user, password = account
+        return psycopg.connect(
+            host=postgres.hostname, port=postgres.port, user=user, password=password, dbname=database
+        )
+
+    def on_mysql(account: tuple[str, str], database: str) -> pymysql.Connection[pymysql.cursors.Cursor]:
+        user, password = account
+        return pymysql.connect(
+            host=mysql.hostname, port=mysql.port or 0, user=user, password=password, database=database
+        )
+
+    with (
+        on_postgres(sources, "mlops") as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege) as program,
+    ):
+        connection.execute("COPY (SELECT 1) TO PROGRAM 'id'")
+    refused_on_postgres = []
+    for account, database in ((sources, "mlflow"), (mlflow_store, "mlops")):
+        with pytest.raises(psycopg.OperationalError) as caught:
+            on_postgres(account, database)
+        refused_on_postgres.append(" ".join(str(caught.value).split()))
+    on_postgres(mlflow_store, "mlflow").close()  # its own database: the refusals above are no typo
+    mysql_sources = on_mysql(("mlops", databases.password("mysql")), "mlops")
+    with mysql_sources.cursor() as cursor:
+        cursor.execute("SHOW DATABASES")
+        seen_by_sources = {row[0] for row in cursor.fetchall()}
+    mysql_sources.close()
+    refused_on_mysql = []
+    for account, database in ((("mlops", databases.password("mysql")), "zenml"), (zenml_store, "mlops")):
+        with pytest.raises(pymysql.OperationalError) as denied:
+            on_mysql(account, database)
+        refused_on_mysql.append(denied.value.args)
+    on_mysql(zenml_store, "zenml").close()
+
+    assert "must be superuser or have privileges of the pg_execute_server_program role" in str(program.value)
+    assert [message.split("FATAL: ")[1] for message in refused_on_postgres] == [
+        f'permission denied for database "{database}" DETAIL: User does not have CONNECT privilege.'
+        for database in ("mlflow", "mlops")
+    ]
+    assert seen_by_sources == {"information_schema", "mlops"}
+    assert refused_on_mysql == [
+        (1044, "Access denied for user 'mlops'@'%' to database 'zenml'"),
+        (1044, "Access denied for user 'zenml'@'%' to database 'mlops'"),
+    ]
 
 
 def test_a_model_trained_from_each_server_shows_where_its_data_came_from(
@@ -199,7 +260,7 @@ def test_a_stream_gives_back_what_was_not_acknowledged_first_then_new_entries(da
     assert (rest.last_id, rest.entries, rest.redelivered) == (last_id, 20, 0)
     pd.testing.assert_frame_equal(pd.concat([again.frame, rest.frame], ignore_index=True), rows)
     assert str(empty.value) == (
-        f"stream 'reader-drill' on 'redis://:***@{databases.address('redis')}/0': "
+        f"stream 'reader-drill' on 'redis://***@{databases.address('redis')}/0': "
         "no entries to read for group 'mlops-template' (none new, none pending)"
     )
 
@@ -207,7 +268,7 @@ def test_a_stream_gives_back_what_was_not_acknowledged_first_then_new_entries(da
 def test_a_stream_that_is_missing_refuses_the_password_or_holds_bad_entries_is_named(
     databases: Databases,
 ) -> None:
-    label = f"stream '%s' on 'redis://:***@{databases.address('redis')}/0'"
+    label = f"stream '%s' on 'redis://***@{databases.address('redis')}/0'"
     writer = redis.Redis.from_url(
         f"redis://:{databases.password('redis')}@{databases.address('redis')}/0", decode_responses=True
     )

@@ -1,18 +1,21 @@
 """The `local-servers` stack as a new user meets it: `servers up`, register, set, train, `servers down`.
 
 Real servers on free 127.0.0.1 ports (moto's S3 server, an MLflow tracking server with basic auth,
-the ZenML server and dashboard), in a ZenML config folder and run folder of this module's own.
-Also the fault drill of the S3 server dying mid-run.
+the ZenML server and dashboard with ZenML's login), in a ZenML config folder and run folder of this
+module's own. Also the fault drill of the S3 server dying mid-run, and the refusals a stranger gets:
+no credentials, wrong ones, and a page of another site in the user's browser.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import pandas as pd
 import psutil
 import psycopg
@@ -27,9 +31,10 @@ import pymysql
 import pytest
 import requests
 import yaml
+from botocore.config import Config
 
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import last_line, run_cli, servers_env
+from tests.integration.conftest import last_line, run_cli, servers_env, zenml_login
 
 pytestmark = pytest.mark.servers
 
@@ -37,15 +42,20 @@ ZENML = str(Path(sys.executable).parent / "zenml")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by scripts/install-test-tools.sh
 # Headless, and quiet: without the networking flags Chromium keeps calling Google on a closed network.
+# No WebGL: drawn in software, the login page's animated background takes seconds a frame.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-3d-apis",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
 ]
+USERS_CLOUD_SESSION = "made-up-cloud-session-of-the-user"  # an AWS_SESSION_TOKEN
+FOREIGN = "http://attacker.example"  # the origin of another site's page open in the user's browser
+PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
 PRODUCTION = """
 import json
 from zenml.client import Client
@@ -91,12 +101,15 @@ class Servers:
     def state(self) -> dict[str, dict[str, object]]:
         return dict(json.loads((self.folder / "state.json").read_text()))
 
+    def zenml(self) -> requests.Session:
+        return zenml_login(self.zenml_url, self.folder)
+
     def production(self) -> dict[str, object]:
         result = self.run(sys.executable, "-c", PRODUCTION)
         assert result.returncode == 0, result.stderr[-3000:]
         return dict(json.loads(last_line(result.stdout)))
 
-    def s3(self) -> object:
+    def s3(self, config: Config | None = None) -> object:
         import boto3
 
         credentials = self.credentials()
@@ -106,6 +119,7 @@ class Servers:
             aws_access_key_id=credentials["aws_access_key_id"],
             aws_secret_access_key=credentials["aws_secret_access_key"],
             region_name="us-east-1",
+            config=config,
         )
 
 
@@ -121,6 +135,12 @@ def _recorded_processes(servers: Servers) -> list[psutil.Process]:
     return processes
 
 
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     env = servers_env(tmp_path_factory.mktemp("local-servers"), "s3", "postgres", "mysql", "mlflow", "zenml")
@@ -131,8 +151,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         env["LOCAL_MLFLOW_URL"],
         env["LOCAL_ZENML_URL"],
     )
-    # PostgreSQL (MLflow's store) and MySQL (ZenML's) start with what needs them.
-    started = servers.cli("servers", "up", "s3", "mlflow", "zenml", timeout=900)
+    # PostgreSQL (MLflow's store) and MySQL (ZenML's) start with what needs them. The user has a cloud
+    # session of their own, which no server may receive.
+    started = run_cli(
+        "servers",
+        "up",
+        "s3",
+        "mlflow",
+        "zenml",
+        timeout=900,
+        env={**env, "AWS_SESSION_TOKEN": USERS_CLOUD_SESSION},
+    )
     try:
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         yield servers
@@ -169,6 +198,168 @@ def test_servers_are_up_and_bound_to_loopback_only(servers: Servers) -> None:
     assert {address.ip for address in listening} == {"127.0.0.1"}
 
 
+def test_no_server_has_the_users_environment_and_the_run_folder_is_its_owners(servers: Servers) -> None:
+    """Of the environment `servers up` ran in (the user's own cloud session token in it), each
+    server's processes and their children hold only the variables on that server's list, no file in
+    the run folder holds the token, and every file and folder in it is its owner's only."""
+    from stacks.servers.base import INHERITED
+    from stacks.servers.supervisor import SERVERS
+
+    listed = {server.name: {*INHERITED, *server.inherits} for server in SERVERS}
+    caller = {**servers.env, "AWS_SESSION_TOKEN": USERS_CLOUD_SESSION}
+    passed: dict[str, set[str]] = {}
+    for name, entry in servers.state().items():
+        for pid in entry["pids"]:  # type: ignore[attr-defined]
+            process = psutil.Process(pid)
+            for member in (process, *process.children(recursive=True)):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    environ = member.environ()
+                    passed.setdefault(name, set()).update(k for k, v in environ.items() if caller.get(k) == v)
+    files = [path for path in servers.folder.rglob("*") if path.is_file() and not path.is_symlink()]
+    folders = [path for path in servers.folder.rglob("*") if path.is_dir() and not path.is_symlink()]
+    unlisted = {
+        name: sorted(v for v in names if v not in listed[name] and not v.startswith("LC_"))
+        for name, names in passed.items()
+    }
+
+    assert set(passed) == {"s3", "postgres", "mysql", "mlflow", "zenml"}  # each one's environment was read
+    assert unlisted == {name: [] for name in passed}
+    assert [path for path in files if USERS_CLOUD_SESSION.encode() in path.read_bytes()] == []
+    assert [path for path in (*files, *folders) if path.stat().st_mode & 0o077] == []
+    # Database servers started by root run as their own accounts, which pass through (0711), list nothing.
+    assert servers.folder.stat().st_mode & 0o777 == (0o711 if os.geteuid() == 0 else 0o700)
+
+
+def test_zenml_refuses_callers_without_or_with_wrong_credentials(servers: Servers) -> None:
+    """No login, a wrong or empty password, a service account's API key with a wrong secret, and the
+    account's own token re-signed with another key: each is refused; the right ones get in."""
+    from zenml.models import APIKey
+
+    api = f"{servers.zenml_url}/api/v1"
+    zenml = servers.zenml()
+    token = str(zenml.headers["Authorization"]).removeprefix("Bearer ")
+    forged = jwt.encode(jwt.decode(token, options={"verify_signature": False}), "s3cret" * 6, "HS256")
+    robot = zenml.post(f"{api}/service_accounts", json={"name": "robot", "active": True}, timeout=30).json()
+    key = zenml.post(f"{api}/service_accounts/{robot['id']}/api_keys", json={"name": "ci"}, timeout=30)
+    api_key = key.json()["body"]["key"]
+    wrong_key = APIKey(id=APIKey.decode_api_key(api_key).id, key="s3cret").encode()
+
+    def login(**form: str) -> requests.Response:
+        return requests.post(f"{api}/login", data=form, timeout=30)
+
+    def list_secrets(token: str | None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(f"{api}/secrets", headers=headers, timeout=30)
+
+    account = servers.credentials()["zenml_username"]
+    answers = {
+        "no credentials": list_secrets(None),
+        "wrong password": login(username=account, password="s3cret"),
+        "empty password": login(username=account, password=""),
+        "wrong API key": login(grant_type="zenml-api-key", password=wrong_key),
+        "forged token": list_secrets(forged),
+    }
+
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 401)
+    assert list_secrets(token).ok and login(grant_type="zenml-api-key", password=api_key).ok
+    assert requests.get(f"{servers.zenml_url}/health", timeout=30).text == "ok"  # `servers up`'s probe
+
+
+def test_zenml_grants_no_foreign_origin_and_a_foreign_simple_post_plants_nothing(servers: Servers) -> None:
+    """CORS for the server's own origin only; a simple POST (no pre-flight) from another site's page
+    is refused without a login, and with the dashboard's cookie (which a browser sends along from a
+    page on another port of 127.0.0.1: same site) it is no JSON request, so it creates nothing."""
+    secrets_url = f"{servers.zenml_url}/api/v1/secrets"
+    foreign_preflight = requests.options(secrets_url, headers={"Origin": FOREIGN, **PREFLIGHT}, timeout=30)
+    own_preflight = requests.options(
+        secrets_url, headers={"Origin": servers.zenml_url, **PREFLIGHT}, timeout=30
+    )
+    simple = {"Origin": FOREIGN, "Content-Type": "text/plain"}
+    body = json.dumps({"name": "planted", "values": {"token": "s3cret"}, "private": False})
+    anonymous = requests.post(secrets_url, data=body, headers=simple, timeout=30)
+    dashboard = servers.zenml()
+    dashboard.headers.pop("Authorization")  # the login's cookie only, as in the user's browser
+    with_cookie = dashboard.post(secrets_url, data=body, headers=simple, timeout=30)
+
+    assert "access-control-allow-origin" not in foreign_preflight.headers
+    assert own_preflight.headers["access-control-allow-origin"] == servers.zenml_url
+    assert (anonymous.status_code, with_cookie.status_code) == (401, 422)
+    assert dashboard.get(secrets_url, timeout=30).ok  # the cookie alone does log in
+    assert servers.zenml().get(secrets_url, params={"name": "planted"}, timeout=30).json()["items"] == []
+
+
+def test_mlflow_refuses_strangers_wrong_passwords_and_foreign_origins(servers: Servers) -> None:
+    api = f"{servers.mlflow_url}/api/2.0/mlflow"
+    credentials = servers.credentials()
+    admin = (credentials["mlflow_username"], credentials["mlflow_password"])
+    create = f"{api}/experiments/create"
+    simple = {"Origin": FOREIGN, "Content-Type": "text/plain"}
+    body = json.dumps({"name": "planted"})
+
+    def search(**how: Any) -> requests.Response:
+        return requests.get(f"{api}/experiments/search", params={"max_results": 1}, timeout=30, **how)
+
+    anonymous = search()
+    wrong_password = search(auth=(admin[0], "s3cret"))
+    rebound_host = search(auth=admin, headers={"Host": "attacker.example"})  # DNS rebinding
+    preflight = requests.options(create, headers={"Origin": FOREIGN, **PREFLIGHT}, timeout=30)
+    anonymous_post = requests.post(create, data=body, headers=simple, timeout=30)
+    # A browser that has the basic-auth login cached sends it along with another site's simple POST.
+    cached_login_post = requests.post(create, data=body, headers=simple, auth=admin, timeout=30)
+
+    assert (anonymous.status_code, wrong_password.status_code, rebound_host.status_code) == (401, 401, 403)
+    assert "access-control-allow-origin" not in preflight.headers
+    assert (anonymous_post.status_code, cached_login_post.status_code) == (403, 403)
+    planted = requests.get(
+        f"{api}/experiments/get-by-name", params={"experiment_name": "planted"}, auth=admin, timeout=30
+    )
+    assert planted.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"  # the admin gets in: nothing there
+
+
+def test_s3_refuses_strangers_wrong_keys_and_web_pages_and_keeps_its_data(servers: Servers) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    s3: Any = servers.s3()
+    s3.put_object(Bucket="zenml-artifacts", Key="refusals/kept", Body=b"kept")
+    object_url = f"{servers.s3_url}/zenml-artifacts/refusals/kept"
+    key_id = servers.credentials()["aws_access_key_id"]
+
+    def refusal(access_key_id: str, secret: str) -> str:
+        stranger = boto3.client(
+            "s3",
+            endpoint_url=servers.s3_url,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret,
+            region_name="us-east-1",
+        )
+        with pytest.raises(ClientError) as refused:
+            stranger.get_object(Bucket="zenml-artifacts", Key="refusals/kept")
+        error = refused.value.response
+        return f"{error['ResponseMetadata']['HTTPStatusCode']} {error['Error']['Code']}"
+
+    unsigned_get = requests.get(object_url, timeout=30)
+    unsigned_put = requests.put(f"{servers.s3_url}/zenml-artifacts/refusals/planted", data=b"x", timeout=30)
+    preflight = requests.options(object_url, headers={"Origin": FOREIGN, **PREFLIGHT}, timeout=30)
+    # A browser's simple POST (no pre-flight), and the same from a program without keys.
+    reset_from_page = requests.post(
+        f"{servers.s3_url}/moto-api/reset",
+        headers={"Origin": FOREIGN, "Content-Type": "text/plain"},
+        timeout=30,
+    )
+    reset = requests.post(f"{servers.s3_url}/moto-api/reset", timeout=30)
+
+    assert (unsigned_get.status_code, unsigned_put.status_code) == (403, 403)
+    assert "<Code>AccessDenied</Code>" in unsigned_get.text and "not signed" in unsigned_get.text
+    assert refusal(key_id, "s3cret-s3cret-s3cret") == "403 SignatureDoesNotMatch"
+    assert refusal("AKIA" + "0" * 16, "s3cret-s3cret-s3cret") == "403 InvalidAccessKeyId"
+    assert preflight.status_code == 403 and "access-control-allow-origin" not in preflight.headers
+    assert (reset_from_page.status_code, reset.status_code) == (403, 403)
+    assert "access-control-allow-origin" not in reset_from_page.headers
+    assert s3.get_object(Bucket="zenml-artifacts", Key="refusals/kept")["Body"].read() == b"kept"
+    assert "Contents" not in s3.list_objects_v2(Bucket="zenml-artifacts", Prefix="refusals/planted")
+
+
 def test_training_lands_in_the_s3_store_the_tracking_server_and_the_dashboard(servers: Servers) -> None:
     registered = servers.cli("stack", "register", "local-servers")
     assert registered.returncode == 0, registered.stderr[-3000:]
@@ -200,27 +391,28 @@ def test_training_lands_in_the_s3_store_the_tracking_server_and_the_dashboard(se
     with psycopg.connect(
         host=postgres.hostname,
         port=postgres.port,
-        user="mlops",
-        password=credentials["postgres_password"],
+        user="mlflow",
+        password=credentials["mlflow_store_password"],
         dbname="mlflow",
-    ) as connection:  # the tracking server's backend store is the PostgreSQL server
+    ) as connection:  # the tracking server's backend store is the PostgreSQL server, its own account's
         stored = connection.execute("SELECT status FROM runs WHERE run_uuid = %s", (run_id,)).fetchall()
     assert stored == [("FINISHED",)]
 
     # Dashboard: the server's API (what the dashboard shows) has the run, completed, and the version.
-    runs = requests.get(f"{servers.zenml_url}/api/v1/runs", params={"size": 10}, timeout=30).json()["items"]
+    zenml = servers.zenml()
+    runs = zenml.get(f"{servers.zenml_url}/api/v1/runs", params={"size": 10}, timeout=30).json()["items"]
     assert [item["body"]["status"] for item in runs] == ["completed"]
-    versions = requests.get(f"{servers.zenml_url}/api/v1/model_versions", timeout=30).json()["items"]
+    versions = zenml.get(f"{servers.zenml_url}/api/v1/model_versions", timeout=30).json()["items"]
     assert [item["body"]["stage"] for item in versions] == ["production"]
     mysql = urlsplit(servers.env["LOCAL_MYSQL_URL"])
     connection = pymysql.connect(
         host=mysql.hostname,
         port=mysql.port,
-        user="mlops",
-        password=credentials["mysql_password"],
+        user="zenml",
+        password=credentials["zenml_store_password"],
         database="zenml",
     )
-    try:  # the ZenML server's store is the MySQL server
+    try:  # the ZenML server's store is the MySQL server, its own account's
         with connection.cursor() as cursor:
             cursor.execute("SELECT status FROM pipeline_run")
             assert cursor.fetchall() == (("completed",),)
@@ -237,20 +429,26 @@ def test_dashboard_in_chromium_shows_the_run_and_its_model(servers: Servers) -> 
     from playwright.sync_api import sync_playwright
 
     api = f"{servers.zenml_url}/api/v1"
+    zenml = servers.zenml()
     # Answer the first-visit survey for the server's default user, as a user would once.
-    requests.put(
+    zenml.put(
         f"{api}/current-user",
         json={"email_opted_in": False, "user_metadata": {"finished_onboarding_survey": True}},
         timeout=30,
     ).raise_for_status()
     first_run = {"size": "1", "sort_by": "asc:created"}
-    run = requests.get(f"{api}/runs", params=first_run, timeout=30).json()["items"][0]
+    run = zenml.get(f"{api}/runs", params=first_run, timeout=30).json()["items"][0]
+    credentials = servers.credentials()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{servers.zenml_url}/projects/default/runs/{run['id']}", timeout=120_000)
+            # The dashboard asks for the run folder's account first, then opens the page asked for.
+            page.get_by_label("Username").fill(credentials["zenml_username"], timeout=120_000)
+            page.get_by_label("Password").fill(credentials["zenml_password"], timeout=120_000)
+            page.get_by_role("button", name="Login").click(timeout=120_000)
             for step in ("ingest_data", "validate_data", "split_data", "train_model", "evaluate_model"):
                 page.get_by_text(step, exact=True).first.wait_for(timeout=120_000)
             assert run["name"] in page.inner_text("body")
@@ -312,11 +510,15 @@ def test_an_s3_folder_is_scored_into_s3_and_its_drift_report_served_to_the_dashb
     found = servers.run(sys.executable, "-c", FIND_REPORT)
     assert found.returncode == 0, found.stderr[-3000:]
     report = json.loads(last_line(found.stdout))
-    visualization = requests.get(
-        f"{servers.zenml_url}/api/v1/artifact_versions/{report['report']}/visualize",
-        params={"index": 0},
-        timeout=60,
-    ).json()
+    visualization = (
+        servers.zenml()
+        .get(
+            f"{servers.zenml_url}/api/v1/artifact_versions/{report['report']}/visualize",
+            params={"index": 0},
+            timeout=60,
+        )
+        .json()
+    )
 
     assert report["uri"].startswith("s3://zenml-artifacts/")
     assert visualization["type"] == "html"
@@ -349,6 +551,47 @@ def test_s3_server_dying_mid_run_fails_clearly_and_leaves_production(servers: Se
     restarted = servers.cli("servers", "up", "s3", timeout=300)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     assert servers.production() == before  # same version, and its model loads from the restarted store
+
+
+def test_s3_data_survives_a_kill_mid_upload(servers: Servers) -> None:
+    """kill -9 while the S3 server journals a large upload: the next `servers up s3` drops the cut
+    entry with a warning naming it, and replays every earlier write (a multipart upload's too)."""
+    s3: Any = servers.s3()
+    s3.put_object(Bucket="zenml-artifacts", Key="kill-drill/small", Body=b"small")
+    multipart = os.urandom(9 * 1024 * 1024)  # over boto3's threshold: sent in parts, under a random id
+    s3.upload_fileobj(io.BytesIO(multipart), "zenml-artifacts", "kill-drill/multipart")
+    journal = servers.folder / "s3" / "requests.log"
+    journaled = journal.stat().st_size
+    s3_pid = int(servers.state()["s3"]["pids"][0])  # type: ignore[index]
+
+    s3_once: Any = servers.s3(
+        Config(retries={"total_max_attempts": 1})
+    )  # its connection dies with the server
+
+    def upload() -> None:
+        with contextlib.suppress(Exception):
+            s3_once.put_object(Bucket="zenml-artifacts", Key="kill-drill/large", Body=os.urandom(64 << 20))
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    deadline = time.monotonic() + 120
+    while journal.stat().st_size == journaled and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    os.kill(s3_pid, signal.SIGKILL)  # as its entry is being written
+    uploading.join()
+    assert not _ends_a_line(journal), "the kill came after the entry was whole"
+
+    restarted = servers.cli("servers", "up", "s3", timeout=300)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    keys = [
+        item["Key"] for item in s3.list_objects_v2(Bucket="zenml-artifacts", Prefix="kill-drill/")["Contents"]
+    ]
+    assert keys == ["kill-drill/multipart", "kill-drill/small"]
+    assert s3.get_object(Bucket="zenml-artifacts", Key="kill-drill/multipart")["Body"].read() == multipart
+    log = (servers.folder / "logs" / "s3.log").read_text()
+    assert "dropped its last entry, PUT /zenml-artifacts/kill-drill/large" in log
+    assert "refused on replay" not in log  # every write of this module's runs came back
+    assert _ends_a_line(journal)
 
 
 def test_servers_down_stops_exactly_what_up_started(servers: Servers) -> None:
