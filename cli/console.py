@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from core.redaction import redact_url
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -57,7 +59,7 @@ def print_stack_info(stack: str, tracking_uri: str | None, dashboard_url: str | 
     if tracking_uri is None:
         console.print("MLflow: the active stack has no experiment tracker")
     else:
-        console.print(f"MLflow tracking URI: {tracking_uri}")
+        console.print(f"MLflow tracking URI: {redact_url(tracking_uri)}")
         if tracking_uri.startswith("sqlite:"):
             console.print(f"  open it with: mlflow ui --backend-store-uri '{tracking_uri}'")
     if dashboard_url:

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from core.errors import DataSourceError
+from core.redaction import redact_url
 from core.sources import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     FilesSource,
     check_csv_header,
     check_unique_columns,
+    describe_source,
     separator_for,
 )
 
@@ -60,6 +62,7 @@ class BatchFiles:
     """The files of a batch, with the columns they all have."""
 
     uri: str
+    """As opened (its `$VARS` expanded): recorded only through `reference`, redacted."""
     format: FileFormat
     files: tuple[BatchFile, ...]
     columns: tuple[str, ...]
@@ -78,7 +81,7 @@ class BatchFiles:
         """What identifies the batch in a run's metadata and artifacts."""
         rows = [file.rows for file in self.files]
         return {
-            "uri": self.uri,
+            "uri": redact_url(self.uri),
             "format": self.format,
             "files": len(self.files),
             "bytes": sum(file.size for file in self.files),
@@ -109,8 +112,9 @@ class Chunk:
 def list_batch(source: FilesSource, fs: AbstractFileSystem) -> BatchFiles:
     """The batch's files, each checked from its header: readable, of one format, and with the same
     columns (and, for Parquet, the same types) as the first."""
-    label = f"data '{source.uri}'"
-    root = fs._strip_protocol(source.uri)
+    label = describe_source(source)
+    uri = source.location()
+    root = fs._strip_protocol(uri)
     try:
         if fs.isdir(root):
             found = fs.find(root, detail=True)
@@ -147,7 +151,7 @@ def list_batch(source: FilesSource, fs: AbstractFileSystem) -> BatchFiles:
         )
     assert columns is not None
     return BatchFiles(
-        uri=source.uri,
+        uri=uri,
         format=fmt,
         files=tuple(files),
         columns=tuple(columns),
@@ -209,12 +213,12 @@ def _format_of(source: FilesSource, names: list[str]) -> FileFormat:
         )
     found = set(formats.values())
     if len(found) > 1:
-        raise DataSourceError(f"data '{source.uri}': mixes Parquet and CSV files; one format per batch")
+        raise DataSourceError(f"{describe_source(source)}: mixes Parquet and CSV files; one format per batch")
     return found.pop()  # type: ignore[return-value]
 
 
 def _suffix_format(name: str) -> FileFormat | None:
-    suffix = posixpath.splitext(name)[1].lower()
+    suffix = posixpath.splitext(name.split("?", 1)[0])[1].lower()  # a signed URL's query is no suffix
     if suffix in PARQUET_SUFFIXES:
         return "parquet"
     return "csv" if suffix in CSV_SUFFIXES else None

@@ -63,10 +63,11 @@ def describe_validation_error(error: ValidationError, prefix: str, raw: Any = No
 
 def _as_written(location: tuple[int | str, ...], raw: Any) -> list[int | str]:
     written: list[int | str] = []
-    node = raw
+    node, tagged = raw, None
     for part in location:
-        if isinstance(node, dict) and part not in node and node.get("kind") == part:
-            continue  # the union's tag, not a key
+        if isinstance(node, dict) and node is not tagged and node.get("kind") == part:
+            tagged = node  # the union's tag, not a key (even when a key has its name: `stream`)
+            continue
         written.append(part)
         node = node.get(part) if isinstance(node, dict) else None
     return written

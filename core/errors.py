@@ -1,8 +1,14 @@
 """Errors a user can fix: the CLI prints their message as one line and exits non-zero (cli/main.py)."""
 
+from core.redaction import redact_text
+
 
 class UserFacingError(Exception):
-    """Base of every error whose message names the file, column or key at fault."""
+    """Base of every error whose message names the file, column or key at fault. The message is
+    printed, logged and stored with a failed step, so the URLs it quotes are redacted here, once."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_text(message))
 
 
 class ConfigError(UserFacingError):

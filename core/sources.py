@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
-import re
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Annotated, Any, Literal
@@ -14,7 +17,9 @@ from typing import IO, Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, field_validator
 
+from core.env_vars import CredentialField, expand_variables
 from core.errors import ConfigError, DataSourceError
+from core.redaction import redact_text, redact_url
 from core.types import StrictModel
 
 # `kind` has no default on purpose: ZenML stores parameters without their defaults, and the union
@@ -57,14 +62,19 @@ class FilesSource(StrictModel):
     stack's credentials); `load_source` refuses it."""
 
     kind: Literal["files"]
-    uri: str
-    """The file or folder: a path, or a URI such as s3://bucket/batches/2026-12-01/."""
+    uri: CredentialField
+    """The file or folder: a path, or a URI such as s3://bucket/batches/2026-12-01/ (`$VAR` read when
+    used)."""
     format: Literal["auto", "parquet", "csv"] = "auto"
     """`auto` goes by the files' suffixes (.parquet/.pq, .csv/.tsv/.txt); one format per batch."""
     separator: str | None = None
     """The CSV files' column separator; none: a tab for .tsv files, else a comma."""
     encoding: str = "utf-8"
     """The CSV files' text encoding."""
+
+    def location(self) -> str:
+        """The URI with its `$VARS` read from the environment: what is opened, never what is shown."""
+        return expand_variables(self.uri, f"{describe_source(self)}: `uri`")
 
 
 SqlValue = str | int | float | bool | None
@@ -78,7 +88,7 @@ class SqlSource(StrictModel):
     """
 
     kind: Literal["sql"]
-    url: str
+    url: CredentialField
     """SQLAlchemy URL, e.g. postgresql+psycopg://reader:$PGPASSWORD@db.example.com/sales
     (mysql+pymysql://... for MySQL and MariaDB)."""
     query: str
@@ -94,12 +104,19 @@ class HttpSource(StrictModel):
     """A CSV or Parquet file behind an HTTP(S) URL; `format: auto` goes by the URL's suffix."""
 
     kind: Literal["http"]
-    url: str
-    """An http:// or https:// URL of the file."""
+    url: CredentialField
+    """An http:// or https:// URL of the file (`$VAR` read when used, e.g. https://host/f.csv?token=$TOKEN)."""
     format: Literal["auto", "csv", "parquet"] = "auto"
     """`auto` goes by the URL's suffix."""
     timeout_seconds: float = Field(default=60.0, gt=0)
-    """Longest wait for the download."""
+    """Longest the whole download may take: connecting, redirects and the body."""
+    max_bytes: int = Field(default=1 << 30, gt=0)
+    """Largest body accepted (1 GiB by default), as sent and as decoded."""
+    max_compression_ratio: float = Field(default=100.0, gt=1)
+    """A compressed body (`Content-Encoding: gzip`...) may decode to at most this many times its size;
+    beyond, it is refused as a decompression bomb."""
+    redirect_hosts: list[str] = Field(default_factory=list)
+    """Hosts a redirect may lead to besides the URL's own (e.g. a CDN); a redirect elsewhere fails."""
 
     @field_validator("url")
     @classmethod
@@ -115,8 +132,8 @@ class DvcSource(StrictModel):
     revision's commit and the file's hash."""
 
     kind: Literal["dvc"]
-    repo: str
-    """The repository: a local path or a Git URL."""
+    repo: CredentialField
+    """The repository: a local path or a Git URL (`$VAR` read when used, e.g. https://$GIT_TOKEN@host/r.git)."""
     path: str
     """The file inside the repository (.csv, .tsv or .parquet), as `dvc add` tracked it."""
     rev: str
@@ -135,7 +152,7 @@ class StreamSource(StrictModel):
     """
 
     kind: Literal["stream"]
-    url: str
+    url: CredentialField
     """The stream server, e.g. redis://:$REDIS_PASSWORD@127.0.0.1:6380/0 (`$VAR` read when used)."""
     stream: str
     """The stream's name (its key)."""
@@ -239,22 +256,23 @@ def data_option_source(data: str, by_reference: bool) -> Source:
 
 
 def describe_source(source: Source) -> str:
-    """A short human name of the source for messages and metadata (never shows a password)."""
+    """A short human name of the source for messages and metadata: its URLs as configured (`$VARS`
+    unexpanded) and redacted, so no credential shows."""
     match source:
         case DemoSource(name=name):
             return f"demo data set '{name}'"
         case CsvSource(path=path) | ParquetSource(path=path):
             return f"data file '{path}'"
         case FilesSource(uri=uri):
-            return f"data '{uri}'"
+            return f"data '{redact_url(uri)}'"
         case SqlSource(url=url):
-            return f"SQL source '{_hide_password(url)}'"
+            return f"SQL source '{redact_url(url)}'"
         case StreamSource(url=url, stream=stream):
-            return f"stream '{stream}' on '{_hide_password(url)}'"
+            return f"stream '{stream}' on '{redact_url(url)}'"
         case HttpSource(url=url):
-            return f"URL '{url}'"
+            return f"URL '{redact_url(url)}'"
         case DvcSource(repo=repo, path=path, rev=rev):
-            return f"DVC file '{path}' at '{rev}' of '{_hide_password(repo) if '://' in repo else repo}'"
+            return f"DVC file '{path}' at '{rev}' of '{redact_url(repo)}'"
         case ArtifactsSource(ids=ids):
             return f"ZenML artifact version(s) {', '.join(ids)}"
     raise AssertionError(source)
@@ -384,37 +402,24 @@ def _parse_parquet(data: Path | IO[bytes], label: str) -> pd.DataFrame:
     return frame
 
 
-def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparseable URL)"
-
-
 def _read_sql(source: SqlSource, login: Login | None) -> pd.DataFrame:
     import sqlalchemy
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     label = describe_source(source)
-    unset = sorted(set(re.findall(r"\$(\w+)", source.url)) - set(os.environ))
-    if unset:
-        raise DataSourceError(f"{label}: environment variable(s) {', '.join(unset)} not set")
+    expanded = expand_variables(source.url, f"{label}: `url`")
     try:
-        url = make_url(os.path.expandvars(source.url))
+        url = make_url(expanded)
         if login is not None:
             url = url.set(username=login.username or url.username, password=login.password or url.password)
         engine = sqlalchemy.create_engine(url)
     except (ArgumentError, ImportError, ValueError) as error:
-        raise DataSourceError(f"{label}: cannot use this URL: {_without(str(error), source)}") from None
-    password = url.password
+        raise DataSourceError(f"{label}: cannot use this URL: {redact_text(str(error), expanded)}") from None
+    used = url.render_as_string(hide_password=False)
 
     def reason(error: SQLAlchemyError) -> str:
-        text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return text.replace(str(password), "***") if password else text
+        return redact_text(str(getattr(error, "orig", None) or error).strip().splitlines()[0], used)
 
     try:
         query = sqlalchemy.text(source.query).bindparams(**source.params)
@@ -441,26 +446,22 @@ def _read_sql(source: SqlSource, login: Login | None) -> pd.DataFrame:
     return frame
 
 
-def _without(text: str, source: SqlSource) -> str:
-    """`text` without the URL's expanded password, should a driver's message repeat it."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        password = make_url(os.path.expandvars(source.url)).password
-    except ArgumentError:
-        return "(unparseable URL)"
-    return text.replace(str(password), "***") if password else text
-
-
 def _read_http(source: HttpSource) -> pd.DataFrame:
     import requests
 
     label = describe_source(source)
+    url = expand_variables(source.url, f"{label}: `url`")
+    deadline = time.monotonic() + source.timeout_seconds
     try:
-        response = requests.get(source.url, timeout=source.timeout_seconds, stream=True)
-        response.raise_for_status()
-        payload = _download(response, label)
+        response = requests.get(
+            url,
+            timeout=source.timeout_seconds,
+            stream=True,
+            hooks={"response": _response_guard(source, url, label, deadline)},
+        )
+        with response:
+            response.raise_for_status()
+            payload = _download(response, source, label, deadline)
     except requests.HTTPError as error:
         raise DataSourceError(f"{label}: HTTP {error.response.status_code}") from None
     except requests.RequestException as error:
@@ -486,7 +487,7 @@ class DvcRead:
 
     def lineage(self, source: DvcSource) -> dict[str, Any]:
         return {
-            "repo": source.repo,
+            "repo": redact_url(source.repo),
             "path": source.path,
             "rev": source.rev,
             "commit": self.commit,
@@ -505,11 +506,13 @@ def read_dvc(source: DvcSource) -> DvcRead:
     try:
         from dvc.api import DVCFileSystem
         from dvc.exceptions import DvcException, PathMissingError
+        from dvc.repo.open_repo import clean_repos
         from dvc.scm import RevError
     except ImportError:
         raise DataSourceError(f"{label}: needs DVC: bash scripts/setup.sh dvc") from None
+    repo = expand_variables(source.repo, f"{label}: `repo`")
     try:
-        fs = DVCFileSystem(source.repo, rev=source.rev, remote=source.remote)
+        fs = DVCFileSystem(repo, rev=source.rev, remote=source.remote)
         commit = str(fs.repo.get_rev())
         md5 = fs.info(source.path).get("md5")
         payload = fs.read_bytes(source.path)
@@ -517,8 +520,10 @@ def read_dvc(source: DvcSource) -> DvcRead:
         raise DataSourceError(f"{label}: no revision '{source.rev}' in the repository; check `rev`") from None
     except (PathMissingError, FileNotFoundError):
         raise DataSourceError(f"{label}: no file '{source.path}' at '{source.rev}'; check `path`") from None
-    except DvcException as error:
-        raise DataSourceError(f"{label}: {error}") from None
+    except DvcException as error:  # a failed clone's cause says which URL and why
+        raise DataSourceError(f"{label}: {redact_text(str(error.__cause__ or error), repo)}") from None
+    finally:
+        clean_repos()  # DVC's temporary clone of a URL keeps the URL, token included, in its Git config
     if not payload:
         raise DataSourceError(f"{label}: is empty")
     parsed_as = source_for_path(Path(source.path))  # its suffix was checked above
@@ -530,17 +535,94 @@ def read_dvc(source: DvcSource) -> DvcRead:
     return DvcRead(frame=frame, commit=commit, md5=None if md5 is None else str(md5))
 
 
-def _download(response: Any, label: str) -> bytes:
-    """Stream the body, with a rich progress bar when the size is known."""
+HTTP_CHUNK_BYTES = 1 << 16
+RATIO_FREE_BYTES = 1 << 20
+"""Decoded bytes up to which a compressed body's ratio is not checked: a small body's says little."""
+
+
+def _response_guard(source: HttpSource, url: str, label: str, deadline: float) -> Callable[..., None]:
+    """A requests hook, run on each response (redirects too) before requests acts on it: the
+    deadline holds across redirects, and a redirect may leave `url`'s host only for `redirect_hosts`,
+    so a source cannot be turned into a request to any host the server names."""
+    from urllib.parse import urljoin, urlsplit
+
+    allowed = {urlsplit(url).hostname, *(host.lower() for host in source.redirect_hosts)}
+
+    def guard(response: Any, *args: Any, **kwargs: Any) -> None:
+        if time.monotonic() > deadline:
+            response.close()
+            raise _too_slow(source, label)
+        if response.is_redirect:
+            host = urlsplit(urljoin(response.url, response.headers["location"])).hostname
+            if host not in allowed:
+                response.close()
+                raise DataSourceError(
+                    f"{label}: redirected to another host, '{host}'; list it in the source's "
+                    "`redirect_hosts` to follow it"
+                )
+
+    return guard
+
+
+def _download(response: Any, source: HttpSource, label: str, deadline: float) -> bytes:
+    """Stream the body within the source's limits, with a rich progress bar when its size is known.
+
+    A read's timeout starts again with every byte, so a server sending a byte now and then could hold
+    it for ever: at the deadline a watchdog shuts the socket down instead. urllib3 decodes a
+    compressed body a chunk at a time, so a decompression bomb is refused after one chunk.
+    """
+    import requests
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
-    total = int(response.headers.get("content-length") or 0) or None
+    declared = int(response.headers.get("content-length") or 0) or None
+    if declared is not None and declared > source.max_bytes:
+        raise _too_large(source, label)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(ValueError, RuntimeError, OSError):  # the body may be complete
+            response.raw.shutdown()
+
+    watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), expire)
+    watchdog.start()
     chunks: list[bytes] = []
-    with Progress(
-        *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
-    ) as progress:
-        task = progress.add_task(f"Downloading {label}", total=total)
-        for chunk in response.iter_content(chunk_size=1 << 20):
-            chunks.append(chunk)
-            progress.advance(task, len(chunk))
+    size = 0
+    try:
+        with Progress(
+            *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
+        ) as progress:
+            task = progress.add_task(f"Downloading {label}", total=declared)
+            for chunk in response.iter_content(chunk_size=HTTP_CHUNK_BYTES):
+                size, received = size + len(chunk), response.raw.tell()  # decoded, and as sent
+                if size > source.max_bytes:
+                    raise _too_large(source, label)
+                if size > RATIO_FREE_BYTES and size > source.max_compression_ratio * received:
+                    raise DataSourceError(
+                        f"{label}: its {response.headers.get('content-encoding')} encoding expands it over "
+                        f"max_compression_ratio ({source.max_compression_ratio:g} times); refused as a "
+                        "decompression bomb"
+                    )
+                chunks.append(chunk)
+                progress.update(task, completed=received)
+    except requests.RequestException:
+        if not expired.is_set():
+            raise
+    finally:
+        watchdog.cancel()
+    if expired.is_set():
+        raise _too_slow(source, label)
     return b"".join(chunks)
+
+
+def _too_large(source: HttpSource, label: str) -> DataSourceError:
+    return DataSourceError(
+        f"{label}: larger than max_bytes ({source.max_bytes:,} bytes); raise the source's `max_bytes` "
+        "if the file is meant to be this large"
+    )
+
+
+def _too_slow(source: HttpSource, label: str) -> DataSourceError:
+    return DataSourceError(
+        f"{label}: the download took longer than timeout_seconds ({source.timeout_seconds:g} s)"
+    )

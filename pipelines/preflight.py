@@ -56,6 +56,8 @@ def _check_local_files(source: FilesSource) -> None:
 
     from core.batches import list_batch
 
+    if "$" in source.uri:
+        return  # its `$VARS` are read where the step runs, which may be another machine
     fs, _ = fsspec.core.url_to_fs(source.uri)
     if "file" in fs.protocol:
         if not Path(source.uri).exists():

@@ -50,7 +50,7 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, RAW_DATA]:
 def read_source(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows, and which version of the source they are: a DVC revision, stream entries, files."""
     if isinstance(source, FilesSource):
-        fs = filesystem_for(source.uri)
+        fs = filesystem_for(source.location())
         batch = list_batch(source, fs)
         return read_all(batch, fs), {"files": batch.reference()}
     if isinstance(source, ArtifactsSource):

@@ -65,7 +65,7 @@ def score_batch(
         from stacks.spark.scoring import score_on_spark  # PySpark: the `spark` extra
 
         assert isinstance(data.source, FilesSource)  # BatchInferenceParameters refuses any other
-        batch = list_batch(data.source, filesystem_for(data.source.uri))
+        batch = list_batch(data.source, filesystem_for(data.source.location()))
         reference = _files_reference(data.source, batch)
         model_artifact = load_version_artifact(MODEL)
         scored = score_on_spark(batch, model_artifact, schema, version, written, scoring.spark, drift)
@@ -107,7 +107,7 @@ def _chunks(data: DataConfig, schema: FeatureSchema, rows: int) -> tuple[Iterato
     other source is read whole (a database query, a stream's batch), then cut into chunks."""
     source = data.source
     if isinstance(source, FilesSource):
-        fs = filesystem_for(source.uri)
+        fs = filesystem_for(source.location())
         batch = list_batch(source, fs)
         return read_chunks(batch, fs, rows, arrow_types(schema)), _files_reference(source, batch)
     frame, version = read_source(source)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pandas as pd
 import redis
 
+from core.env_vars import expand_variables
 from core.errors import DataSourceError
 from core.sources import Login, StreamSource, describe_source
 from stacks.streams.base import StreamBatch, StreamReader
@@ -27,7 +27,7 @@ class RedisStreamReader(StreamReader):
     def __init__(self, source: StreamSource, login: Login | None) -> None:
         self.source = source
         self.label = describe_source(source)
-        url = os.path.expandvars(source.url)
+        url = expand_variables(source.url, f"{self.label}: `url`")
         options: dict[str, Any] = {"socket_timeout": source.idle_seconds + 10, "decode_responses": True}
         if login is not None:
             options |= {"username": login.username, "password": login.password}

@@ -5,6 +5,7 @@ The tests in this module run in order and build on each other's model versions.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,9 @@ from zenml.enums import ExecutionStatus, ModelStages, StackComponentType
 from zenml.stack import Stack
 
 from core.reports import TITLES
+from pipelines.model_versions import describe_version
 from tests.conftest import PROJECT_ROOT
-from tests.dvc_repo import make_dvc_repo, rev_parse
+from tests.dvc_repo import make_dvc_repo, rev_parse, served_with_token
 from tests.integration.conftest import last_line, make_multiclass_frame
 
 pytestmark = pytest.mark.store
@@ -176,24 +178,33 @@ def test_model_failing_a_gate_is_not_promoted(cli: Cli, write_config: Callable[.
 
 
 def test_users_multiclass_csv_at_a_dvc_revision_trains_and_its_lineage_names_the_revision(
-    cli: Cli, tmp_path: Path, write_config: Callable[..., Path]
+    cli: Cli, tmp_path: Path, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """String labels, three classes, missing values; the file versioned with DVC (a real Git
-    repository and a local DVC remote), read at a tag."""
+    repository and a local DVC remote), read at a tag from a Git host that wants a token: the token
+    comes from `$DVC_TOKEN`, and neither the stored run config, the lineage nor `model show` holds it."""
     flowers = make_multiclass_frame()
     repo = make_dvc_repo(tmp_path, "data/flowers.csv", {"v1": flowers.head(300), "v2": flowers})
-    source = {"kind": "dvc", "repo": str(repo), "path": "data/flowers.csv", "rev": "v2"}
-    config = write_config({"parameters.data": {"source": source, "target": "species"}})
+    monkeypatch.setenv("DVC_TOKEN", "s3cret")
+    with served_with_token(repo, "ci-bot", "s3cret") as where:
+        url = f"http://ci-bot:$DVC_TOKEN@{where}"
+        source = {"kind": "dvc", "repo": url, "path": "data/flowers.csv", "rev": "v2"}
+        config = write_config({"parameters.data": {"source": source, "target": "species"}})
 
-    result = cli("--pipeline", "training", "--config", str(config), "--model-name", "flowers")
+        result = cli("--pipeline", "training", "--config", str(config), "--model-name", "flowers")
 
     assert_ok(result)
+    shown = json.dumps(describe_version("flowers", None).as_json(), default=str)  # `model show --json`
+    assert "s3cret" not in shown + result.stdout + result.stderr
+    lineage = json.loads(shown)["lineage"]
+    assert lineage["source"] == f"DVC file 'data/flowers.csv' at 'v2' of 'http://***@{where}'"
+    assert lineage["dvc"]["repo"] == f"http://***@{where}"
+    assert lineage["dvc"]["commit"] == rev_parse(repo, "v2")
+    ingest = latest_run().steps["ingest_data"]
+    assert ingest.config.parameters["data"]["source"]["repo"] == url  # the reference, as written
     version = production("flowers")
     assert version is not None
     metadata = version.run_metadata
-    lineage = metadata["lineage"]
-    assert lineage["source"] == f"DVC file 'data/flowers.csv' at 'v2' of '{repo}'"
-    assert lineage["dvc"]["commit"] == rev_parse(repo, "v2")
     tracked = yaml.safe_load((repo / "data" / "flowers.csv.dvc").read_text())["outs"][0]  # v2 is HEAD
     assert lineage["dvc"]["md5"] == tracked["md5"]
     assert lineage["rows"] == len(flowers)
@@ -213,7 +224,8 @@ def test_users_multiclass_csv_at_a_dvc_revision_trains_and_its_lineage_names_the
     evaluation = version.get_artifact("evaluation_report")
     assert evaluation.load().count("<img alt=") == len(PLOTS)
     assert set(evaluation.run_metadata["roc_curve"]["roc_auc_by_class"]) == set(schema.classes)
-    assert "## Metrics (held-out" in version.get_artifact("model_card").load()
+    card = version.get_artifact("model_card").load()
+    assert "## Metrics (held-out" in card and f"http://***@{where}" in card and "s3cret" not in card
 
 
 @pytest.mark.parametrize(
@@ -330,8 +342,6 @@ def test_stack_option_runs_on_that_stack_and_leaves_the_active_one(cli: Cli) -> 
 def test_model_list_show_and_promote_put_an_earlier_version_back(cli: Cli) -> None:
     """Without a deployment: `model show --json` tells what made the version; `model promote` of an
     earlier version makes it production with the reason recorded; a wrong version changes nothing."""
-    import json
-
     current = production(DEMO_MODEL)
     shown = json.loads(last_line(cli("model", "show", "--json", "--model-name", DEMO_MODEL).stdout))
     assert {"version", "stage", "metrics", "lineage"} <= set(shown)

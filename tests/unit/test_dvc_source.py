@@ -1,20 +1,26 @@
 """core/sources.py: the `dvc` source reads a file at a Git revision with DVC's API, through a real
 repository and a local DVC remote; each revision has its own fingerprint, and errors name the
-repository, path and revision."""
+repository, path and revision. A repository behind a token (a real HTTP Git server) is read with
+the token from `$VAR`, which no description, lineage or error shows."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from core.errors import DataSourceError
+from core.errors import ConfigError, DataSourceError
 from core.lineage import data_fingerprint
-from core.sources import DvcSource, load_source, read_dvc
-from tests.dvc_repo import make_dvc_repo, rev_parse
+from core.sources import DvcSource, describe_source, load_source, read_dvc
+from tests.dvc_repo import make_dvc_repo, rev_parse, served_with_token
+
+TOKEN = "s3cret"  # the served repository's token; tests put it in $DVC_TOKEN
 
 V1 = pd.DataFrame({"age": [31, 45, 27], "plan": ["basic", "pro", "basic"], "churned": [0, 1, 0]})
 V2 = pd.DataFrame(
@@ -80,3 +86,62 @@ def test_a_folder_that_is_no_repository_is_named(tmp_path: Path) -> None:
         DataSourceError, match=re.escape(f"DVC file 'data/churn.csv' at 'v1' of '{tmp_path}': ")
     ):
         load_source(source(tmp_path, "v1"))
+
+
+@pytest.fixture(scope="module")
+def served(repo: Path) -> Iterator[str]:
+    with served_with_token(repo, "x-access-token", TOKEN) as where:
+        yield where
+
+
+def behind_token(where: str) -> DvcSource:
+    return DvcSource(
+        kind="dvc", repo=f"http://x-access-token:$DVC_TOKEN@{where}", path="data/churn.csv", rev="v1"
+    )
+
+
+def test_a_repository_behind_a_token_is_read_with_the_token_from_the_environment_and_never_shows_it(
+    repo: Path, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVC_TOKEN", TOKEN)
+    source = behind_token(served)
+
+    read = read_dvc(source)
+
+    pd.testing.assert_frame_equal(read.frame, V1)
+    assert read.commit == rev_parse(repo, "v1")
+    assert describe_source(source) == f"DVC file 'data/churn.csv' at 'v1' of 'http://***@{served}'"
+    assert read.lineage(source)["repo"] == f"http://***@{served}"
+    # DVC's temporary clone keeps its URL in its Git config: none is left behind with the token.
+    clones = Path(tempfile.gettempdir()).glob("*dvc-clone/.git/config")
+    assert not [config for config in clones if f":{TOKEN}@{served}" in config.read_text(errors="ignore")]
+
+
+def test_a_wrong_token_is_refused_by_the_server_and_the_error_shows_neither_token(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVC_TOKEN", "wrong-s3cret")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")  # Git's client would ask a terminal for another
+    with pytest.raises(DataSourceError) as caught:
+        read_dvc(behind_token(served))
+
+    message = str(caught.value)
+    label = f"DVC file 'data/churn.csv' at 'v1' of 'http://***@{served}'"
+    clone = re.fullmatch(
+        re.escape(f"{label}: Failed to clone repo 'http://***@{served}' to ") + "'(.+)'", message
+    )
+    assert clone is not None and "wrong-s3cret" not in message
+    shutil.rmtree(clone.group(1), ignore_errors=True)  # DVC leaves a failed clone behind
+
+
+def test_an_unset_token_variable_is_named_with_the_field(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DVC_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        read_dvc(behind_token(served))
+
+    assert str(caught.value) == (
+        f"DVC file 'data/churn.csv' at 'v1' of 'http://***@{served}': `repo`: "
+        "environment variable(s) DVC_TOKEN not set"
+    )

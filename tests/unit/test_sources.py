@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from core.sources import (
     separator_for,
     source_for_path,
 )
+from tests.http_server import serving
 
 SMALL_FRAME = pd.DataFrame({"age": [31, 45, 27], "city": ["Oslo", "Rome", "Lima"], "target": ["y", "n", "y"]})
 
@@ -326,10 +326,11 @@ def test_sql_param_the_query_lacks_is_named(sqlite_dir: Path) -> None:
 def test_sql_url_with_an_unset_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_PASSWORD", raising=False)
     source = SqlSource(kind="sql", url="postgresql+psycopg://u:$NO_SUCH_PASSWORD@db/app", query="SELECT 1")
-    with pytest.raises(DataSourceError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_source(source)
     assert str(caught.value) == (
-        "SQL source 'postgresql+psycopg://u:***@db/app': environment variable(s) NO_SUCH_PASSWORD not set"
+        "SQL source 'postgresql+psycopg://***@db/app': `url`: "
+        "environment variable(s) NO_SUCH_PASSWORD not set"
     )
 
 
@@ -342,9 +343,7 @@ def test_sql_query_without_rows(sqlite_dir: Path) -> None:
 
 
 def test_sql_unparseable_url() -> None:
-    with pytest.raises(
-        DataSourceError, match=re.escape("SQL source '(unparseable URL)': cannot use this URL")
-    ):
+    with pytest.raises(DataSourceError, match=re.escape("SQL source 'not a url': cannot use this URL")):
         load_source(SqlSource(kind="sql", url="not a url", query="SELECT 1"))
 
 
@@ -356,16 +355,16 @@ def test_sql_unknown_driver_hides_password() -> None:
         load_source(source)
     message = str(caught.value)
     assert message.startswith(
-        "SQL source 'postgresql+nodriver://user:***@db.example:5432/app': cannot use this URL"
+        "SQL source 'postgresql+nodriver://***@db.example:5432/app': cannot use this URL"
     )
     assert "s3cret" not in message
 
 
-def test_describe_postgres_source_hides_password_and_keeps_env_reference() -> None:
+def test_describe_sql_source_masks_the_account_written_or_from_a_variable() -> None:
     plain = SqlSource(kind="sql", url="postgresql://user:s3cret@db:5432/app", query="SELECT 1")
     referenced = SqlSource(kind="sql", url="postgresql://user:$PGPASSWORD@db:5432/app", query="SELECT 1")
-    assert describe_source(plain) == "SQL source 'postgresql://user:***@db:5432/app'"
-    assert describe_source(referenced) == "SQL source 'postgresql://user:***@db:5432/app'"
+    assert describe_source(plain) == "SQL source 'postgresql://***@db:5432/app'"
+    assert describe_source(referenced) == "SQL source 'postgresql://***@db:5432/app'"
 
 
 def test_describe_other_sources(tmp_path: Path) -> None:
@@ -395,15 +394,8 @@ def http_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def http_base(http_root: Path) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 serving `http_root`; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(http_root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(functools.partial(QuietHandler, directory=str(http_root))) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_http_csv(http_root: Path, http_base: str) -> None:
@@ -474,6 +466,6 @@ def test_stream_source_takes_redis_urls_only_and_load_source_leaves_it_to_the_in
         StreamSource(kind="stream", url="kafka://broker:9092", stream="events")
     source = StreamSource(kind="stream", url="redis://:s3cret@cache:6379/0", stream="events")
 
-    assert describe_source(source) == "stream 'events' on 'redis://:***@cache:6379/0'"
+    assert describe_source(source) == "stream 'events' on 'redis://***@cache:6379/0'"
     with pytest.raises(ConfigError, match="read by the ingest step"):
         load_source(source)
