@@ -7,12 +7,24 @@ from typing import Annotated
 
 import typer
 
+from core.model_names import checked_name
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 deployment_app = typer.Typer(help="See or stop the model's deployment on the active stack.")
 
+
+def checked_model_name(name: str | None) -> str | None:
+    """`--model-name`, checked as it is parsed: the name becomes a folder name, and a bad one fails
+    before any command starts."""
+    return None if name is None else checked_name(name, "--model-name")
+
+
 ModelName = Annotated[
-    str | None, typer.Option("--model-name", help="Model (default: configs/deployment.yaml's).")
+    str | None,
+    typer.Option(
+        "--model-name", help="Model (default: configs/deployment.yaml's).", callback=checked_model_name
+    ),
 ]
 
 
@@ -58,7 +70,11 @@ def predict(
         Path | None, typer.Option(help="Write the rows with their predictions here (.csv or .parquet).")
     ] = None,
     model_name: Annotated[
-        str | None, typer.Option(help="Deployed model to ask (default: configs/deployment.yaml's model).")
+        str | None,
+        typer.Option(
+            help="Deployed model to ask (default: configs/deployment.yaml's model).",
+            callback=checked_model_name,
+        ),
     ] = None,
     url: Annotated[
         str | None, typer.Option(help="Endpoint base URL (default: the model's running deployment).")

@@ -92,7 +92,11 @@ def run(
     ] = None,
     target: Annotated[str | None, typer.Option(help="Label column, overriding the config.")] = None,
     model_name: Annotated[
-        str | None, typer.Option(help="Model name in the Model Control Plane (for a new data set).")
+        str | None,
+        typer.Option(
+            help="Model name in the Model Control Plane (for a new data set).",
+            callback=deployment.checked_model_name,
+        ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
     stack: Annotated[

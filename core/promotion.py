@@ -115,12 +115,14 @@ def decide_promotion(
     )
 
 
-def promotion_lock(model_name: str, folder: Path, timeout_seconds: float = 600) -> FileLock:
-    """A lock held while one run reads production, decides and promotes, so two runs at once
-    decide one after the other and the second compares itself with the first's result.
+def model_lock(model_name: str, folder: Path, timeout_seconds: float = 600) -> FileLock:
+    """The one lock of a model, held while a run changes what is production or what serves it:
+    automatic promotion (read production, decide, promote), a manual promotion and its rollback,
+    and a deployment (switch, reload, rollback). Two runs at once then act one after the other, and
+    the second sees the first's result.
 
     It serialises runs that share `folder` (the ZenML config folder: one machine); runs on
     different machines against one ZenML server are not serialised by it.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(folder / f"promote-{model_name}.lock", timeout=timeout_seconds)
+    return FileLock(folder / f"model-{model_name}.lock", timeout=timeout_seconds)

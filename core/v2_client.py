@@ -20,6 +20,7 @@ from urllib3.util.retry import Retry
 from core.errors import UserFacingError
 
 RETRYABLE_STATUS = (502, 503, 504)
+CONTROL_TOKEN_HEADER = "X-Model-Control-Token"  # what the local MLServer's model control asks for
 
 
 class V2RequestError(UserFacingError):
@@ -103,9 +104,11 @@ class V2Client:
         except requests.RequestException:
             return False
 
-    def reload(self) -> None:
-        """Ask the server to (re)load the model from its repository (MLServer's repository API)."""
-        self._call("POST", f"{self.base_url}/v2/repository/models/{self.model_name}/load")
+    def reload(self, control_token: str) -> None:
+        """Ask the server to (re)load the model from its repository (MLServer's repository API,
+        open only to a caller with the server's control token)."""
+        url = f"{self.base_url}/v2/repository/models/{self.model_name}/load"
+        self._call("POST", url, headers={CONTROL_TOKEN_HEADER: control_token})
 
     def metadata(self) -> dict[str, Any]:
         return self._call("GET", self.model_url)
@@ -131,9 +134,13 @@ class V2Client:
             model_version=parts[0].model_version,
         )
 
-    def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         try:
-            response = self._session.request(method, url, json=body, timeout=self.timeout_seconds)
+            response = self._session.request(
+                method, url, json=body, headers=headers, timeout=self.timeout_seconds
+            )
         except requests.RequestException as error:
             raise V2RequestError(f"{url}: no answer ({type(error).__name__})") from None
         if not response.ok:

@@ -13,7 +13,6 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 
 from core.errors import ConfigError
-from core.promotion import promotion_lock
 from core.validation import FeatureSchema
 from pipelines.deployment import run_deployment
 from pipelines.execution import ActiveStack
@@ -22,8 +21,8 @@ from pipelines.parameters import DeploymentParameters
 from pipelines.run_config import RunConfig
 from pipelines.summaries import DeploymentSummary
 from stacks.deployers import active_model_deployer, deployment_statuses
+from steps.locks import model_lock
 from steps.names import FEATURE_SCHEMA, MODEL
-from steps.promote import promotion_locks_folder
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def promote_version(
     )
     if running:
         _check_schema_matches_deployment(model_name, schema, running[0].model_version)
-    with promotion_lock(model_name, promotion_locks_folder()):
+    with model_lock(model_name):
         try:
             previous = Client().get_model_version(model_name, ModelStages.PRODUCTION)
         except KeyError:
@@ -73,17 +72,26 @@ def promote_version(
         )
     deployment = None
     if running:
+        # Outside the lock, which the deployment step takes itself (in another process on some
+        # orchestrators); the rollback takes it again and undoes only this promotion.
         try:
             deployment = run_deployment(deployment_config, stack)
         except Exception:
-            if previous is not None:
-                previous.set_stage(ModelStages.PRODUCTION, force=True)
+            _roll_back(model_name, target, previous)
             raise
     return ManualPromotion(
         version=describe_version(model_name, str(target.number)),
         previous=str(previous.number) if previous is not None else None,
         deployment=deployment,
     )
+
+
+def _roll_back(model_name: str, target: Any, previous: Any) -> None:
+    """Put `previous` back in production, unless another run has changed production since."""
+    with model_lock(model_name):
+        current = Client().get_model_version(model_name, ModelStages.PRODUCTION)
+        if previous is not None and current.id == target.id:
+            previous.set_stage(ModelStages.PRODUCTION, force=True)
 
 
 def _servable_schema(model_name: str, version: Any) -> FeatureSchema:

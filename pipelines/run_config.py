@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from core.config_files import read_yaml_mapping, validate
 from core.errors import ConfigError
+from core.model_names import checked_name
 from core.modeling import WITHOUT_ESTIMATOR_CHECK
 from core.sources import data_option_source
 from core.types import StrictModel
@@ -39,6 +40,7 @@ def load_run_config(path: Path, parameters_type: type[P]) -> RunConfig[P]:
     model = options.get("model")
     if not isinstance(model, dict) or not model.get("name"):
         raise ConfigError(f"{path}: model.name: required (the Model Control Plane's model name)")
+    checked_name(str(model["name"]), f"{path}: model.name")
     raw = options.pop("parameters", None) or {}
     # First without the estimator check, which imports scikit-learn: any other mistake is reported
     # in about a second.

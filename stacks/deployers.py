@@ -104,6 +104,7 @@ def _deploy_mlserver(deployer: Any, served: ModelToServe, serving: MLServerConfi
         host=deployer.config.host,
         port=serving.port,
         parallel_workers=serving.parallel_workers,
+        max_request_bytes=serving.max_request_bytes,
     )
     service = deployer.deploy_model(
         config=config, service_type=MLServerDeploymentService.SERVICE_TYPE, timeout=serving.timeout_seconds

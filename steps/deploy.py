@@ -13,6 +13,7 @@ from zenml.metadata.metadata_types import MetadataType
 from stacks.deployers import ModelToServe, deploy
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
+from steps.locks import model_lock
 from steps.names import FEATURE_SCHEMA, MODEL, PREDICTION_URL, TEST_SET, TRAIN_SET
 from steps.version_artifacts import load_version_artifact
 
@@ -30,7 +31,8 @@ def deploy_model(mlserver: MLServerConfig, seldon: SeldonSettings) -> Annotated[
         example=example,
         held_out=load_version_artifact(TEST_SET),
     )
-    deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
+    with model_lock(model.name):  # two deployments of one model switch one after the other
+        deployed = deploy(Client().active_stack.model_deployer, served, mlserver, seldon)
     metadata: dict[str, MetadataType] = {
         "prediction_url": deployed.base_url,
         "deployed_model_version": deployed.model_version,

@@ -3,23 +3,22 @@
 Never cached: production may have changed since an earlier run with the same inputs.
 """
 
-from pathlib import Path
 from typing import Annotated, Any, Tuple
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
-from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
 from zenml.types import HTMLString
 
 from core.metrics import compute_metrics
 from core.modeling import prepare_features
-from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion, promotion_lock
+from core.promotion import Champion, PromotionConfig, PromotionDecision, decide_promotion
 from core.reports import promotion_html
 from core.validation import FeatureSchema
+from steps.locks import model_lock
 from steps.names import FEATURE_SCHEMA, MODEL, PROMOTION_DECISION, PROMOTION_REPORT
 
 logger = get_logger(__name__)
@@ -35,7 +34,7 @@ def promote_model(
 ) -> Tuple[Annotated[PromotionDecision, PROMOTION_DECISION], Annotated[HTMLString, PROMOTION_REPORT]]:
     context = get_step_context()
     challenger_artifact = context.inputs["model"][0]
-    with promotion_lock(context.model.name, promotion_locks_folder()):
+    with model_lock(context.model.name):
         champion = _current_champion(context.model.name, challenger_artifact.id, test_set, feature_schema)
         decision = decide_promotion(metrics, champion, config)
         log_metadata(
@@ -55,11 +54,6 @@ def promote_model(
         logger.info("Not promoted: %s", decision.reason)
     report = promotion_html(str(context.model.version), metrics, champion, config, decision)
     return decision, HTMLString(report)
-
-
-def promotion_locks_folder() -> Path:
-    """Where the promotion locks of this ZenML config (this machine's runs) are kept."""
-    return Path(GlobalConfiguration().config_directory) / "locks"
 
 
 def _current_champion(

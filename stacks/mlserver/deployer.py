@@ -24,6 +24,7 @@ from zenml.services import BaseService, ServiceConfig
 from zenml.services.service import BaseDeploymentService
 
 from core.errors import DeploymentError
+from core.model_names import checked_name
 from core.v2_client import V2Client, V2RequestError
 from stacks.mlserver import environment
 from stacks.mlserver import repository as model_repository
@@ -52,7 +53,7 @@ class MLServerModelDeployer(BaseModelDeployer):
         return path
 
     def repository(self, model_name: str) -> Path:
-        return self.root / "repositories" / model_name
+        return self.root / "repositories" / checked_name(model_name, "model name")
 
     def serving_python(self, model_requirements: list[str]) -> Path:
         """The interpreter of the serving environment with the model's packages, created on first use."""
@@ -134,7 +135,7 @@ class MLServerModelDeployer(BaseModelDeployer):
         others = [service for service in self.services_of(config.model_name) if service.uuid != id]
         live = next((cast(MLServerDeploymentService, s) for s in others if s.is_running), None)
         repository = Path(config.repository)
-        version_dir = repository / config.model_name / f"v{config.model_version}"
+        version_dir = model_repository.version_folder(repository, config.model_name, config.model_version)
         environment.smoke_test(Path(config.serving_python), version_dir, timeout)
         config.root_runtime_path = str(self.root / "services")
         if live is not None and live.config.serving_python != config.serving_python:
@@ -178,11 +179,11 @@ class MLServerModelDeployer(BaseModelDeployer):
         """Reload the model in the running server with the new version; undo on any failure."""
         repository = Path(config.repository)
         previous = model_repository.active_version(repository, config.model_name)
-        version_dir = repository / config.model_name / f"v{config.model_version}"
+        version_dir = model_repository.version_folder(repository, config.model_name, config.model_version)
         model_repository.activate_version(repository, config.model_name, config.model_version)
         client = V2Client(live.base_url or "", config.model_name, timeout_seconds=timeout)
         try:
-            client.reload()
+            client.reload(model_repository.control_token(repository))
             served = client.predict(model_repository.load_example(version_dir))
             if served.model_version != config.model_version:
                 raise V2RequestError(f"the server answers as version {served.model_version}")
@@ -190,7 +191,7 @@ class MLServerModelDeployer(BaseModelDeployer):
             if previous is not None:
                 model_repository.activate_version(repository, config.model_name, previous)
                 try:
-                    client.reload()
+                    client.reload(model_repository.control_token(repository))
                 except V2RequestError:
                     logger.error("Restoring version %s in MLServer failed as well.", previous)
             raise DeploymentError(
@@ -215,10 +216,22 @@ class MLServerModelDeployer(BaseModelDeployer):
         self, service: BaseService, timeout: int = DEFAULT_SERVICE_START_STOP_TIMEOUT, force: bool = False
     ) -> None:
         service = cast(MLServerDeploymentService, service)
+        model_folder = model_repository.model_folder(
+            Path(service.config.repository), service.config.model_name
+        )
+        removed = [_inside(self.root, path) for path in (service.status.runtime_path, model_folder) if path]
         service.stop(timeout=timeout, force=force)
-        if service.status.runtime_path:
-            shutil.rmtree(service.status.runtime_path, ignore_errors=True)
-        shutil.rmtree(Path(service.config.repository) / service.config.model_name, ignore_errors=True)
+        for path in removed:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _inside(root: Path, path: str | Path) -> Path:
+    """`path` if it lies inside the deployer's folder `root`: a service record (which anyone who can
+    write to the ZenML store can plant) names what a deletion removes, and nothing else may go."""
+    resolved, own = Path(path).resolve(), root.resolve()
+    if resolved == own or not resolved.is_relative_to(own):
+        raise DeploymentError(f"refusing to remove '{path}': it is not inside the deployer's folder {own}")
+    return resolved
 
 
 def _record(client: Client, service: BaseService) -> None:

@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import DeploymentError
+from stacks.mlserver.config import MAX_REQUEST_BYTES
 from stacks.mlserver.repository import EXAMPLE_FILE
 from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_environment
 
 MLSERVER_VERSION = "1.7.1"
+LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
 
 
 def serving_requirements(model_requirements: list[str]) -> list[str]:
@@ -97,8 +99,12 @@ def smoke_test(serving_python: Path, version_dir: Path, timeout_seconds: float) 
         raise DeploymentError(f"model in {version_dir} took over {timeout_seconds} s to load") from None
 
 
-def mlserver_command(serving_python: Path, repository: Path) -> list[str]:
-    return [str(serving_python.with_name("mlserver")), "start", str(repository)]
+def mlserver_command(
+    serving_python: Path, repository: Path, max_request_bytes: int = MAX_REQUEST_BYTES
+) -> list[str]:
+    """`mlserver start REPOSITORY` through the launcher, which limits request bodies; `-P` keeps the
+    launcher's folder (this package) off the server's import path."""
+    return [str(serving_python), "-P", str(LAUNCHER), str(repository), str(max_request_bytes)]
 
 
 def mlserver_environment() -> dict[str, str]:

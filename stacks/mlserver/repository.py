@@ -8,16 +8,21 @@ model, its feature schema and example rows. Switching versions rewrites `model-s
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
 
 from core.compilation import ServingChoice
-from core.files import write_text_atomically
+from core.files import write_atomically, write_text_atomically
+from core.model_names import checked_name
 from core.validation import FeatureSchema
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ ONNX_FILE = "model.onnx"
 SCHEMA_FILE = "schema.json"
 EXAMPLE_FILE = "example.json"
 EXAMPLE_ROWS = 5
+CONTROL_TOKEN_FILE = ".control-token"  # as launcher.py reads it
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,25 @@ class ServerPorts:
     metrics: int
 
 
+def control_token(repository: Path) -> str:
+    """The token the server's model-control endpoints ask for (`launcher.py`), made on first use,
+    readable by its owner only."""
+    path = repository / CONTROL_TOKEN_FILE
+    if not path.exists():
+        repository.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda target: _write_private(target, secrets.token_urlsafe(32)))
+    return path.read_text().strip()
+
+
+def _write_private(path: Path, text: str) -> None:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+
+
 def write_server_settings(repository: Path, host: str, ports: ServerPorts, parallel_workers: int) -> None:
-    """MLServer's `settings.json`: bind to `host` only, on the given ports."""
+    """MLServer's `settings.json`: bind to `host` only, on the given ports (and the control token
+    the launcher reads at start, made if there is none)."""
+    control_token(repository)
     settings = {
         "debug": False,
         "host": host,
@@ -95,17 +118,21 @@ def write_model_version(
     """Put one model version in the repository, next to the ones already there; its folder.
 
     The pipeline is always written (`model.joblib`); the ONNX model too when it is what serves.
+    The version is written in a folder of its own and then renamed into place, and the runtime
+    modules are replaced by renames: a server serving this version (a redeploy of it) never reads
+    a half-written file.
     """
     import joblib
 
-    model_dir = repository / model_name
-    version_dir = model_dir / f"v{version}"
-    version_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, version_dir / MODEL_FILE)
+    version_dir = version_folder(repository, model_name, version)
+    model_dir = version_dir.parent
+    staged = model_dir / f".v{version}-{uuid4().hex[:8]}"
+    staged.mkdir(parents=True)
+    joblib.dump(model, staged / MODEL_FILE)
     if onnx is not None:
-        (version_dir / ONNX_FILE).write_bytes(onnx)
+        (staged / ONNX_FILE).write_bytes(onnx)
     _write_json_atomically(
-        version_dir / SCHEMA_FILE,
+        staged / SCHEMA_FILE,
         {
             "columns": schema.columns,
             "classes": np.asarray(model.classes_).tolist(),  # the order of the probability columns
@@ -118,16 +145,38 @@ def write_model_version(
         },
     )
     _write_json_atomically(
-        version_dir / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
+        staged / EXAMPLE_FILE, json.loads(example.head(EXAMPLE_ROWS).to_json(orient="records"))
     )
+    _replace_folder(staged, version_dir)
     for name, source in RUNTIME_SOURCES.items():
-        shutil.copyfile(source, model_dir / name)
+        write_atomically(model_dir / name, partial(shutil.copyfile, source))
     return version_dir
+
+
+def _replace_folder(staged: Path, target: Path) -> None:
+    """Put `staged` at `target` by renames (the old folder, if any, is moved aside and removed)."""
+    if not target.exists():
+        staged.rename(target)
+        return
+    retired = target.with_name(f".{target.name}-retired-{uuid4().hex[:8]}")
+    target.rename(retired)
+    staged.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def model_folder(repository: Path, model_name: str) -> Path:
+    """The model's folder in the repository; the name is checked first, as it becomes a folder name."""
+    return repository / checked_name(model_name, "model name")
+
+
+def version_folder(repository: Path, model_name: str, version: str) -> Path:
+    """A version's folder in the repository; name and version are checked first (folder names)."""
+    return model_folder(repository, model_name) / f"v{checked_name(version, 'model version')}"
 
 
 def activate_version(repository: Path, model_name: str, version: str) -> None:
     """Point the model's `model-settings.json` at a version (MLServer reads it on (re)load)."""
-    schema = json.loads((repository / model_name / f"v{version}" / SCHEMA_FILE).read_text())
+    schema = json.loads((version_folder(repository, model_name, version) / SCHEMA_FILE).read_text())
     columns: dict[str, str] = schema["columns"]
     classes: list[Any] = schema["classes"]
     settings = {
@@ -157,7 +206,7 @@ def load_example(version_dir: Path) -> pd.DataFrame:
 
 
 def active_version(repository: Path, model_name: str) -> str | None:
-    path = repository / model_name / "model-settings.json"
+    path = model_folder(repository, model_name) / "model-settings.json"
     if not path.exists():
         return None
     return str(json.loads(path.read_text())["parameters"]["extra"]["model_version"])
@@ -165,7 +214,7 @@ def active_version(repository: Path, model_name: str) -> str | None:
 
 def serving_choice(repository: Path, model_name: str, version: str) -> ServingChoice | None:
     """What serves a version written to the repository (ONNX or the pipeline), and why."""
-    path = repository / model_name / f"v{version}" / SCHEMA_FILE
+    path = version_folder(repository, model_name, version) / SCHEMA_FILE
     if not path.exists():
         return None
     schema = json.loads(path.read_text())

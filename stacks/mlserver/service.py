@@ -27,6 +27,7 @@ from zenml.services.service import BaseDeploymentService
 
 from stacks.mlserver import environment
 from stacks.mlserver import repository as model_repository
+from stacks.mlserver.config import MAX_REQUEST_BYTES
 from stacks.mlserver.ports import free_ports, preferred_or_free_port
 from stacks.mlserver.supervision import supervise
 
@@ -39,6 +40,7 @@ class MLServerDeploymentConfig(LocalDaemonServiceConfig):
     host: str = "127.0.0.1"
     port: int = 8585
     parallel_workers: int = 0
+    max_request_bytes: int = MAX_REQUEST_BYTES
     stop_grace_seconds: float = 10.0
 
 
@@ -124,7 +126,9 @@ class MLServerDeploymentService(LocalDaemonService, BaseDeploymentService):
         model_repository.write_server_settings(
             folder, host, model_repository.ServerPorts(http, grpc, metrics), self.config.parallel_workers
         )
-        command = environment.mlserver_command(Path(self.config.serving_python), folder)
+        command = environment.mlserver_command(
+            Path(self.config.serving_python), folder, self.config.max_request_bytes
+        )
         sys.exit(
             supervise(command, environment.mlserver_environment(), self.config.stop_grace_seconds, cwd=folder)
         )

@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import DeploymentError
+from core.model_names import checked_name
 from stacks.seldon.manifest import KIND, validate_manifest
 
 SERVED_MODEL_FILE = "model.joblib"  # the file name MLServer's sklearn runtime looks for in modelUri
 
 
 def served_model_uri(artifact_store_path: str, model_name: str, model_version: str) -> str:
-    """Where a model version is staged for Seldon's SKLEARN_SERVER: a folder on the artifact store."""
-    return f"{artifact_store_path.rstrip('/')}/seldon/{model_name}/{model_version}"
+    """Where a model version is staged for Seldon's SKLEARN_SERVER: a folder on the artifact store,
+    named by the model's checked name and version."""
+    name, version = checked_name(model_name, "model name"), checked_name(model_version, "model version")
+    return f"{artifact_store_path.rstrip('/')}/seldon/{name}/{version}"
 
 
 def stage_model(model: Any, uri: str) -> str:

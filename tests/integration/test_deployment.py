@@ -7,6 +7,7 @@ drill (marker `load`) runs against the same server.
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import os
@@ -43,6 +44,7 @@ pytestmark = [pytest.mark.store, pytest.mark.servers]
 MODEL = "served_classifier"  # compiled to ONNX (the default runtime for this model)
 FALLBACK = "fallback_classifier"  # an estimator without an ONNX converter: the pipeline serves
 MAX_ROWS = 50
+MAX_REQUEST_BYTES = 65_536  # well above MAX_ROWS rows' V2 JSON (~12 KB)
 # The load drill: 20,000 requests at 8 connections, one in ten malformed, a redeploy in the middle.
 TOTAL_REQUESTS = 20_000
 CONNECTIONS = 8
@@ -75,7 +77,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
 def deploy_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
     config["parameters"].setdefault("mlserver", {}).update(
-        port=free_port(), max_rows=MAX_ROWS, timeout_seconds=300
+        port=free_port(), max_rows=MAX_ROWS, max_request_bytes=MAX_REQUEST_BYTES, timeout_seconds=300
     )
     path = tmp_path_factory.mktemp("deployment") / "deployment.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -212,6 +214,31 @@ def test_bad_request_gets_4xx_naming_the_problem_and_server_stays_up(
     assert message in response.json()["error"]
     assert client.is_ready()
     assert len(client.predict(features(2)).labels) == 2
+
+
+def test_a_body_over_the_byte_limit_gets_413_before_it_is_read(client: V2Client) -> None:
+    """Refused by size alone: the body is not even JSON (a 400, were it parsed), declared, streamed
+    without a length, or gzip-encoded small and decoding large; a gzip body within the limit is served."""
+    url = f"{client.model_url}/infer"
+    over = b"{" * (MAX_REQUEST_BYTES + 1)
+    refusals = {
+        "declared": {"data": over},
+        "streamed": {"data": iter([over[:1000], over[1000:]])},
+        "gzip bomb": {
+            "data": gzip.compress(b" " * (100 * MAX_REQUEST_BYTES)),
+            "headers": {"Content-Encoding": "gzip"},
+        },
+    }
+    error = f"request body over {MAX_REQUEST_BYTES} bytes, the limit (mlserver.max_request_bytes)"
+
+    for how, request in refusals.items():
+        response = requests.post(url, timeout=30, **request)  # type: ignore[arg-type]
+        assert (response.status_code, response.json()) == (413, {"error": error}), how
+    honest = gzip.compress(json.dumps(_body(features(3))).encode())
+    response = requests.post(url, data=honest, headers={"Content-Encoding": "gzip"}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["outputs"][0]["data"]) == 3
+    assert client.is_ready()
 
 
 def test_predict_command_writes_the_rows_with_their_predictions(endpoint: str, tmp_path: Path) -> None:
@@ -512,6 +539,60 @@ def test_promoting_an_earlier_version_switches_the_live_endpoint_without_a_faile
     assert manual["reason"] == "roll back" and manual["previous_production"] == str(served)
     services = deployer().services_of(MODEL)
     assert len(services) == 1 and services[0].base_url == endpoint
+
+
+def test_model_control_refuses_callers_without_the_token(endpoint: str, client: V2Client) -> None:
+    """A web page can POST to 127.0.0.1 without a pre-flight (no custom header, a simple content
+    type): unload, load and index are refused to it and to a wrong token; the model keeps serving."""
+    control = f"{endpoint}/v2/repository"
+    browser = {"Origin": "https://attacker.example", "Content-Type": "text/plain"}
+    refused = [
+        requests.post(f"{control}/models/{MODEL}/unload", headers=browser, data="x", timeout=30),
+        requests.post(f"{control}/models/{MODEL}/load", timeout=30),
+        requests.post(f"{control}/index", json={}, timeout=30),
+        requests.post(
+            f"{control}/models/{MODEL}/unload", headers={"X-Model-Control-Token": "guess"}, timeout=30
+        ),
+    ]
+    preflight = requests.options(
+        f"{control}/models/{MODEL}/unload",
+        headers={
+            "Origin": "https://attacker.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-model-control-token",
+        },
+        timeout=30,
+    )
+
+    assert [response.status_code for response in refused] == [403] * 4
+    assert refused[0].json() == {"error": "model control needs the repository's control token"}
+    assert "access-control-allow-origin" not in {name.lower() for name in preflight.headers}
+    assert client.predict(features(2)).model_version == str(production().number)
+
+
+def test_two_deployments_at_once_switch_one_after_the_other(endpoint: str, deploy_config: Path) -> None:
+    """Production moves to the newest version while the endpoint serves another; two deployments
+    then start together: they take the model's lock in turn, the first switches, the second finds
+    the version served. One server, on the same URL, answers as production."""
+    newest = max(v.number for v in Client().list_model_versions(model=MODEL, size=100).items)
+    Client().get_model_version(MODEL, newest).set_stage(ModelStages.PRODUCTION, force=True)
+    command = [sys.executable, "run.py", "--pipeline", "deployment", "--config", str(deploy_config)]
+    runs = [
+        subprocess.Popen(
+            [*command, "--model-name", MODEL],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    services = deployer().services_of(MODEL)
+    assert [(s.config.model_version, s.base_url) for s in services] == [(str(newest), endpoint)]
+    assert V2Client(endpoint, MODEL).predict(features(2)).model_version == str(newest)
 
 
 def test_a_port_taken_as_the_server_starts_moves_it_to_another(endpoint: str, deploy_config: Path) -> None:

@@ -101,3 +101,43 @@ def test_two_runs_at_once_leave_one_consistent_production_version() -> None:
     second = next(number for number in versions if number != first)
     assert decisions[second]["champion_version"] == str(first)
     assert production[0].number == second and decisions[second]["promoted"] is True
+
+
+def test_manual_promotion_during_a_training_promotion_waits_and_sees_its_result() -> None:
+    """`model promote` started while a training run's promote step decides: it waits for the
+    model's lock, then records the training's new version as the production it replaced."""
+    model = "drill_concurrent_runs"  # two versions from the drill above
+    earlier = min(version.number for version in _versions(model))
+    training = _start_training(model, "--no-cache")
+    assert training.stdout is not None
+    output = []
+    for line in training.stdout:
+        output.append(line)
+        if "promote_model" in line and "started" in line:
+            break
+    promoted = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "model",
+            "promote",
+            str(earlier),
+            "--reason",
+            "drill",
+            "--model-name",
+            model,
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output.append(training.communicate(timeout=900)[0])
+    assert training.returncode == 0, "".join(output)[-3000:]
+    assert promoted.returncode == 0, promoted.stdout[-2000:] + promoted.stderr[-2000:]
+
+    newest = max(_versions(model), key=lambda version: version.number)
+    assert newest.run_metadata["promotion"]["promoted"] is True
+    production = _production(model)
+    assert [version.number for version in production] == [earlier]
+    assert production[0].run_metadata["manual_promotion"]["previous_production"] == str(newest.number)

@@ -343,10 +343,10 @@ def test_an_error_nobody_foresaw_is_one_line_naming_its_traceback_file(tmp_path:
     assert logs[0].stat().st_mode & 0o777 == 0o600
 
 
-def test_a_saved_traceback_masks_the_passwords_of_the_urls_it_quotes(
+def test_a_saved_traceback_and_the_line_printed_mask_the_credentials_of_the_urls_they_quote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cli.failures import save_traceback
+    from cli.failures import one_line, save_traceback
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     try:
@@ -355,6 +355,44 @@ def test_a_saved_traceback_masks_the_passwords_of_the_urls_it_quotes(
         )
     except ConnectionError as error:
         text = save_traceback(error).read_text(encoding="utf-8")
+        line = one_line(error)
 
     assert "s3cret" not in text and ":pw@" not in text
-    assert "postgresql://mlops:***@127.0.0.1:5433/mlops refused; redis://:***@host:6380/0" in text
+    assert "postgresql://***@127.0.0.1:5433/mlops refused; redis://***@host:6380/0" in text
+    assert line == "ConnectionError: postgresql://***@127.0.0.1:5433/mlops refused; redis://***@host:6380/0"
+
+
+BAD_NAME_ERROR = (
+    "is not a valid name; use letters, digits, '_', '.' and '-', starting with a letter or digit, "
+    "without '..'"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--pipeline", "training"),
+        ("deployment", "status"),
+        ("deployment", "stop"),
+        ("model", "show"),
+        ("model", "promote", "3", "--reason", "rollback"),
+        ("predict", "--data", "rows.csv"),
+    ],
+    ids=["pipeline", "status", "stop", "show", "promote", "predict"],
+)
+def test_a_model_name_that_is_no_folder_name_is_refused_at_once(args: tuple[str, ...]) -> None:
+    """The name becomes a folder name (the model's repository, its removal on `deployment stop`)."""
+    result = run(*args, "--model-name", "../other")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: --model-name: '../other' {BAD_NAME_ERROR}"
+
+
+def test_a_config_model_name_that_is_no_folder_name_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "deployment.yaml"
+    config.write_text("model: {name: 'a/b', version: production}\nparameters: {}\n")
+
+    result = run("--pipeline", "deployment", "--config", str(config))
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {config}: model.name: 'a/b' {BAD_NAME_ERROR}"

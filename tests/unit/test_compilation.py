@@ -3,6 +3,7 @@ pipeline does; otherwise the pipeline serves and the reason says why."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,37 @@ def test_a_missing_category_is_missing_on_every_path(tmp_path: Path, runtime: st
     expected = model.predict_proba(prepare_features(rows, schema))
     np.testing.assert_allclose(probabilities, expected, atol=PROBABILITY_TOLERANCE)
     assert labels.tolist() == model.predict(prepare_features(rows, schema)).tolist()
+
+
+def test_a_redeployed_version_never_rewrites_a_file_a_server_reads(
+    tmp_path: Path, flowers: pd.DataFrame
+) -> None:
+    """Writing a version that is already in the repository (a redeploy of the served version)
+    puts new files in place by renames: a reader holding the old ones reads them whole, and no
+    staging folder is left behind."""
+    from stacks.mlserver import repository
+
+    model, schema = trained(flowers, "species", "sklearn.linear_model.LogisticRegression", max_iter=2000)
+    choice, onnx = choose_runtime(model, schema, flowers)
+
+    def write() -> Path:
+        rows = flowers.drop(columns="species")
+        batching = repository.Batching(1, 2.0)
+        return repository.write_model_version(
+            tmp_path, "m", "1", model, schema, rows, 100, batching, choice, onnx
+        )
+
+    folder = write()
+    served = {path.name: path.open("rb") for path in [*folder.iterdir(), *folder.parent.glob("*.py")]}
+    before = {name: handle.read() for name, handle in served.items()}
+    inodes = {name: os.fstat(handle.fileno()).st_ino for name, handle in served.items()}
+    write()
+
+    for name, handle in served.items():
+        handle.seek(0)
+        assert handle.read() == before[name], name
+        assert (folder / name if (folder / name).exists() else folder.parent / name).stat().st_ino != inodes[
+            name
+        ]
+        handle.close()
+    assert sorted(path.name for path in folder.parent.iterdir() if path.name.startswith(".")) == []
