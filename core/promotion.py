@@ -8,6 +8,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.metrics import is_better_or_equal, passes_gate
+from core.model_names import checked_name
 from core.types import MetricName, StrictModel
 
 
@@ -125,4 +126,4 @@ def model_lock(model_name: str, folder: Path, timeout_seconds: float = 600) -> F
     different machines against one ZenML server are not serialised by it.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(folder / f"model-{model_name}.lock", timeout=timeout_seconds)
+    return FileLock(folder / f"model-{checked_name(model_name, 'model name')}.lock", timeout=timeout_seconds)

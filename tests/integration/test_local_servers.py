@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -286,6 +287,47 @@ def test_zenml_grants_no_foreign_origin_and_a_foreign_simple_post_plants_nothing
     assert (anonymous.status_code, with_cookie.status_code) == (401, 422)
     assert dashboard.get(secrets_url, timeout=30).ok  # the cookie alone does log in
     assert servers.zenml().get(secrets_url, params={"name": "planted"}, timeout=30).json()["items"] == []
+
+
+HOLD_THE_MODEL_LOCK = """
+import time
+from steps.locks import model_lock
+with model_lock("lease_drill"):
+    start = time.time()
+    time.sleep(2)
+    print(start, time.time())
+"""
+
+
+def test_a_models_lock_holds_across_machines_sharing_the_zenml_server(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """Two clients of the server with ZenML config folders of their own (two machines: their file
+    locks cannot see each other) hold the model's lock one after the other, and leave no lease."""
+    other_machine = tmp_path / "zenml"
+    shutil.copytree(servers.env["ZENML_CONFIG_PATH"], other_machine, ignore=shutil.ignore_patterns("locks"))
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_MODEL_LOCK],
+            cwd=PROJECT_ROOT,
+            env={**servers.env, "ZENML_CONFIG_PATH": config},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for config in (servers.env["ZENML_CONFIG_PATH"], str(other_machine))
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+
+    first, second = sorted(tuple(map(float, last_line(stdout).split())) for stdout, _ in outputs)
+    assert first[1] <= second[0]  # the second began once the first had ended
+    tags = servers.run(
+        sys.executable,
+        "-c",
+        "from zenml.client import Client; print(Client().list_tags(name='contains:model-lock').total)",
+    )
+    assert last_line(tags.stdout) == "0", tags.stderr[-2000:]
 
 
 def test_mlflow_refuses_strangers_wrong_passwords_and_foreign_origins(servers: Servers) -> None:
