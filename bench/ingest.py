@@ -58,9 +58,9 @@ def child(kind: str, target: str) -> None:
     if kind == "stream":
         source = StreamSource(kind="stream", url=target, stream="bench", max_records=10**9, idle_seconds=0.5)
         reader = open_stream(source)
-        batch = reader.read()
+        reader.read()
         read_seconds = time.perf_counter() - start
-        acknowledged = reader.acknowledge(batch.first_id, batch.last_id)
+        acknowledged = reader.acknowledge()
         reader.close()
         elapsed = time.perf_counter() - start
         print(json.dumps({"seconds": elapsed, "read_seconds": read_seconds, "rows": acknowledged}))

@@ -144,8 +144,10 @@ class DvcSource(StrictModel):
 
 class StreamSource(StrictModel):
     """Records from a stream, read through a consumer group: up to `max_records`, or what arrived
-    until the stream has been idle for `idle_seconds`. Entries are acknowledged only after the run
-    that used them succeeded, so a failed or killed run's entries are read again by the next run.
+    until the stream has been idle for `idle_seconds`. Each run reads as a consumer of its own, and
+    its entries are acknowledged only after it succeeded; a failed or killed run's entries are
+    reclaimed by a later run once they have waited `reclaim_after_seconds`. An entry that cannot be
+    parsed, or that `max_deliveries` runs read without succeeding, goes to the dead-letter stream.
 
     Redis Streams today (`redis://`); each entry holds one record as a JSON object in `field`.
     Only the ingest step can read it (it needs the stream's client); `load_source` refuses it.
@@ -159,13 +161,20 @@ class StreamSource(StrictModel):
     group: str = "mlops-template"
     """The consumer group: each group reads every entry once."""
     consumer: str = "mlops-template"
-    """This reader in the group; its unacknowledged entries are read first, by the next run."""
+    """The prefix of each run's consumer name in the group (PREFIX-HOST-PID-RANDOM)."""
     field: str = "record"
     """The entry field holding the record's JSON object."""
     max_records: int = Field(default=10_000, gt=0)
     """Most records one run reads."""
     idle_seconds: float = Field(default=2.0, gt=0)
     """Stop reading once no new entry has arrived for this long."""
+    reclaim_after_seconds: float = Field(default=3600.0, gt=0)
+    """A run's unacknowledged entries are taken over by a later run after this long: longer than
+    your longest run, or a slow run's entries are read twice."""
+    max_deliveries: int = Field(default=3, gt=0)
+    """An entry read by this many runs, none of which succeeded, goes to the dead-letter stream."""
+    dead_letter: str | None = None
+    """The dead-letter stream; `<stream>:dead-letter` when not set."""
     secret: str | None = None
     """A ZenML secret whose `password` (and `username`) replace the URL's (`local_redis`)."""
 
@@ -175,6 +184,9 @@ class StreamSource(StrictModel):
         if not url.startswith(("redis://", "rediss://")):
             raise ValueError("must start with redis:// or rediss:// (Redis Streams)")
         return url
+
+    def dead_letter_stream(self) -> str:
+        return self.dead_letter or f"{self.stream}:dead-letter"
 
 
 class ArtifactsSource(StrictModel):

@@ -11,21 +11,28 @@ from steps.ingest import STREAM_ENTRIES, login_for
 
 
 def acknowledge_entries(source: Source, run: Any) -> str | None:
-    """Acknowledge the entries `run` read from `source`; what was acknowledged, for the summary."""
+    """Acknowledge the entries `run` read from `source` (those its consumer holds); what was
+    acknowledged and what was moved to the dead letter, for the summary."""
     if not isinstance(source, StreamSource):
         return None
     from stacks.streams.readers import open_stream
 
     read: dict[str, Any] = run.run_metadata[STREAM_ENTRIES]
-    reader = open_stream(source, login_for(source))
+    reader = open_stream(source, login_for(source), consumer=str(read["consumer"]))
     try:
-        acknowledged = reader.acknowledge(str(read["first_id"]), str(read["last_id"]))
+        acknowledged = reader.acknowledge()
     finally:
         reader.close()
-    redelivered = (
-        f", {read['redelivered']} of them read again after a run that failed" if read["redelivered"] else ""
+    redelivered = f", {read['redelivered']} of them left by a run that failed" if read["redelivered"] else ""
+    dead = read.get("dead_lettered") or []
+    dead_lettered = (
+        f"; {len(dead)} moved to the dead-letter stream '{read['dead_letter']}' ("
+        + "; ".join(f"{letter['id']}: {letter['reason']}" for letter in dead)
+        + ")"
+        if dead
+        else ""
     )
     return (
         f"{acknowledged} entries of stream '{source.stream}' ({read['first_id']} .. {read['last_id']}) "
-        f"acknowledged for group '{source.group}'{redelivered}"
+        f"acknowledged for group '{source.group}'{redelivered}{dead_lettered}"
     )

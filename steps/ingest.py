@@ -84,7 +84,8 @@ def login_for(source: Source) -> Login | None:
 
 
 def _read_stream(source: StreamSource) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The batch and which entries it is; none is acknowledged here (the launcher does, on success)."""
+    """The batch and which entries it is; none is acknowledged here (the launcher does, on success)
+    but those the reader moved to the dead-letter stream."""
     from stacks.streams.readers import open_stream  # redis-py: the `streams` extra
 
     reader = open_stream(source, login_for(source))

@@ -7,6 +7,9 @@ from stacks.streams.base import StreamReader
 from stacks.streams.redis_streams import RedisStreamReader
 
 
-def open_stream(source: StreamSource, login: Login | None = None) -> StreamReader:
-    """A reader of the source as its consumer; `login` replaces the URL's account."""
-    return RedisStreamReader(source, login)
+def open_stream(
+    source: StreamSource, login: Login | None = None, consumer: str | None = None
+) -> StreamReader:
+    """A reader of the source as a new consumer, or as `consumer` (to acknowledge what a run read);
+    `login` replaces the URL's account."""
+    return RedisStreamReader(source, login, consumer)

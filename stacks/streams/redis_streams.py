@@ -1,13 +1,19 @@
-"""Redis Streams through a consumer group (XREADGROUP, XACK), with redis-py.
+"""Redis Streams through a consumer group (XREADGROUP, XAUTOCLAIM, XACK), with redis-py.
 
-A run reads this consumer's pending entries (delivered to a run that did not succeed) before new
-ones, and acknowledges none of them: the launcher does, once the whole run has succeeded.
+Each run reads as a consumer of its own (PREFIX-HOST-PID-RANDOM), so two runs at once never get the
+same entry, and acknowledges nothing: the launcher acknowledges, once the whole run has succeeded,
+exactly the entries that consumer holds. A run that failed or was killed leaves its entries pending;
+a later run takes them over (XAUTOCLAIM) once they have waited `reclaim_after_seconds`. An entry that
+cannot be parsed, or that `max_deliveries` runs read without succeeding, is moved to the dead-letter
+stream with its reason, so that it never stops the entries behind it.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,15 +24,21 @@ import redis
 from core.env_vars import expand_variables
 from core.errors import DataSourceError
 from core.sources import Login, StreamSource, describe_source
-from stacks.streams.base import StreamBatch, StreamReader
+from stacks.streams.base import DeadLetter, StreamBatch, StreamReader
+from stacks.streams.records import UnreadableRecord, parse_record
 
-READ_CHUNK = 1_000  # entries per XREADGROUP call
+READ_CHUNK = 1_000  # entries per XREADGROUP, XAUTOCLAIM, XPENDING call
+
+Entry = tuple[str, dict[str, str]]
 
 
 class RedisStreamReader(StreamReader):
-    def __init__(self, source: StreamSource, login: Login | None) -> None:
+    def __init__(self, source: StreamSource, login: Login | None, consumer: str | None = None) -> None:
         self.source = source
         self.label = describe_source(source)
+        self.consumer = consumer or (
+            f"{source.consumer}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
         url = expand_variables(source.url, f"{self.label}: `url`")
         options: dict[str, Any] = {"socket_timeout": source.idle_seconds + 10, "decode_responses": True}
         if login is not None:
@@ -39,48 +51,48 @@ class RedisStreamReader(StreamReader):
             if not self.client.exists(source.stream):
                 raise DataSourceError(f"{self.label}: no such stream; check the source's `stream`")
             self._ensure_group()
-            pending = self._read_from("0", source.max_records, block_ms=None)
-            fresh: list[tuple[str, dict[str, str]]] = []
-            while len(pending) + len(fresh) < source.max_records:
-                wanted = min(READ_CHUNK, source.max_records - len(pending) - len(fresh))
-                chunk = self._read_from(">", wanted, block_ms=math.ceil(source.idle_seconds * 1000))
+            reclaimed = self._reclaim()
+            deliveries = self._deliveries(reclaimed)
+            fresh: list[Entry] = []
+            while len(reclaimed) + len(fresh) < source.max_records:
+                wanted = min(READ_CHUNK, source.max_records - len(reclaimed) - len(fresh))
+                chunk = self._read_new(wanted, block_ms=math.ceil(source.idle_seconds * 1000))
                 if not chunk:
                     break
                 fresh += chunk
-        entries = pending + fresh
-        if not entries:
+            entries = reclaimed + fresh
+            if not entries:
+                raise DataSourceError(
+                    f"{self.label}: no entries to read for group '{source.group}' (none new, none left "
+                    f"by a failed run for {source.reclaim_after_seconds:g} s)"
+                )
+            self._check_field(entries)
+            records, dead = self._sort(entries, deliveries)
+            self._move_to_dead_letter(entries, dead)
+        if not records:
             raise DataSourceError(
-                f"{self.label}: no entries to read for group '{source.group}' (none new, none pending)"
+                f"{self.label}: all {len(entries)} entries read were moved to the dead-letter stream "
+                f"'{source.dead_letter_stream()}': {_named(dead)}"
             )
-        records = [self._record(entry_id, fields) for entry_id, fields in entries]
         return StreamBatch(
-            frame=pd.DataFrame.from_records(records),
-            first_id=entries[0][0],
-            last_id=entries[-1][0],
-            entries=len(entries),
-            redelivered=len(pending),
+            frame=pd.DataFrame.from_records([record for _, record in records]),
+            consumer=self.consumer,
+            first_id=records[0][0],
+            last_id=records[-1][0],
+            entries=len(records),
+            redelivered=sum(entry_id in deliveries for entry_id, _ in records),
+            dead_lettered=tuple(dead),
         )
 
-    def acknowledge(self, first_id: str, last_id: str) -> int:
+    def acknowledge(self) -> int:
         source = self.source
         with _redis_errors(f"{self.label}: cannot acknowledge"):
             acknowledged = 0
-            start = first_id
-            while True:
-                pending: Any = self.client.xpending_range(
-                    source.stream,
-                    source.group,
-                    min=start,
-                    max=last_id,
-                    count=READ_CHUNK,
-                    consumername=source.consumer,
-                )
-                if not pending:
-                    return acknowledged
-                acknowledged += int(
-                    self.client.xack(source.stream, source.group, *[entry["message_id"] for entry in pending])
-                )
-                start = "(" + pending[-1]["message_id"]
+            while held := self._held("-", "+", READ_CHUNK):
+                ids = [entry["message_id"] for entry in held]
+                acknowledged += int(self.client.xack(source.stream, source.group, *ids))
+            self.client.xgroup_delconsumer(source.stream, source.group, self.consumer)
+            return acknowledged
 
     def append(self, frame: pd.DataFrame) -> tuple[str, str]:
         with _redis_errors(f"{self.label}: cannot write"):
@@ -101,28 +113,104 @@ class RedisStreamReader(StreamReader):
             if "BUSYGROUP" not in str(error):
                 raise
 
-    def _read_from(self, start: str, count: int, block_ms: int | None) -> list[tuple[str, dict[str, str]]]:
+    def _reclaim(self) -> list[Entry]:
+        """Entries other consumers have held for `reclaim_after_seconds` (their runs failed or died),
+        taken over by this one; then the consumers left holding nothing are removed."""
+        source = self.source
+        idle_ms = math.ceil(source.reclaim_after_seconds * 1000)
+        reclaimed: list[Entry] = []
+        cursor = "0-0"
+        while len(reclaimed) < source.max_records:
+            wanted = min(READ_CHUNK, source.max_records - len(reclaimed))
+            answer: Any = self.client.xautoclaim(
+                source.stream, source.group, self.consumer, idle_ms, start_id=cursor, count=wanted
+            )
+            cursor = answer[0]
+            reclaimed += [(entry_id, fields) for entry_id, fields in answer[1] if fields]
+            if cursor == "0-0":
+                break
+        consumers: Any = self.client.xinfo_consumers(source.stream, source.group)
+        for consumer in consumers:
+            if consumer["pending"] == 0 and consumer["idle"] >= idle_ms and consumer["name"] != self.consumer:
+                self.client.xgroup_delconsumer(source.stream, source.group, consumer["name"])
+        return reclaimed
+
+    def _deliveries(self, reclaimed: list[Entry]) -> dict[str, int]:
+        """How many times each reclaimed entry has been delivered, this time included."""
+        if not reclaimed:
+            return {}
+        held = self._held("-", "+", len(reclaimed))  # a new consumer holds nothing else
+        return {entry["message_id"]: int(entry["times_delivered"]) for entry in held}
+
+    def _held(self, first: str, last: str, count: int) -> list[dict[str, Any]]:
+        """This consumer's pending entries from `first` to `last`, with their delivery counts."""
+        held: Any = self.client.xpending_range(
+            self.source.stream,
+            self.source.group,
+            min=first,
+            max=last,
+            count=count,
+            consumername=self.consumer,
+        )
+        return list(held)
+
+    def _read_new(self, count: int, block_ms: int) -> list[Entry]:
         answer: Any = self.client.xreadgroup(
-            self.source.group, self.source.consumer, {self.source.stream: start}, count=count, block=block_ms
+            self.source.group, self.consumer, {self.source.stream: ">"}, count=count, block=block_ms
         )
         return [(entry_id, fields) for _, entries in answer or [] for entry_id, fields in entries if fields]
 
-    def _record(self, entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
-        raw = fields.get(self.source.field)
-        if raw is None:
+    def _check_field(self, entries: list[Entry]) -> None:
+        """A `field` no entry has is the source's mistake, not the entries': refused, nothing moved."""
+        field = self.source.field
+        if not any(field in fields for _, fields in entries):
             raise DataSourceError(
-                f"{self.label}: entry {entry_id} has no field '{self.source.field}' (it has: "
-                f"{', '.join(sorted(fields))}); check the source's `field`"
+                f"{self.label}: no entry read has the field '{field}' (entry {entries[0][0]} has: "
+                f"{', '.join(sorted(entries[0][1]))}); check the source's `field`"
             )
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise DataSourceError(
-                f"{self.label}: entry {entry_id}: not a JSON object ({error.msg})"
-            ) from None
-        if not isinstance(record, dict):
-            raise DataSourceError(f"{self.label}: entry {entry_id}: not a JSON object")
-        return record
+
+    def _sort(
+        self, entries: list[Entry], deliveries: dict[str, int]
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[DeadLetter]]:
+        """The records to read, and the entries to move to the dead letter with the reason."""
+        source = self.source
+        records: list[tuple[str, dict[str, Any]]] = []
+        dead: list[DeadLetter] = []
+        for entry_id, fields in entries:
+            delivered = deliveries.get(entry_id, 1)
+            raw = fields.get(source.field)
+            if raw is None:
+                dead.append(DeadLetter(entry_id, f"no field '{source.field}'"))
+            elif delivered > source.max_deliveries:
+                failed = delivered - 1
+                reason = (
+                    f"read by {failed} runs that did not succeed (max_deliveries: {source.max_deliveries})"
+                )
+                dead.append(DeadLetter(entry_id, reason))
+            else:
+                try:
+                    records.append((entry_id, parse_record(raw)))
+                except UnreadableRecord as error:
+                    dead.append(DeadLetter(entry_id, str(error)))
+        return records, dead
+
+    def _move_to_dead_letter(self, entries: list[Entry], dead: list[DeadLetter]) -> None:
+        """Each entry copied to the dead-letter stream with its id and reason, and acknowledged in
+        the group, in one transaction: never both kept and moved, never lost."""
+        if not dead:
+            return
+        fields_of = dict(entries)
+        transaction = self.client.pipeline(transaction=True)
+        for letter in dead:
+            fields = fields_of[letter.entry_id] | {"entry_id": letter.entry_id, "reason": letter.reason}
+            transaction.xadd(self.source.dead_letter_stream(), fields)  # type: ignore[arg-type]
+        transaction.xack(self.source.stream, self.source.group, *[letter.entry_id for letter in dead])
+        transaction.execute()
+
+
+def _named(dead: list[DeadLetter]) -> str:
+    """The moved entries, each with its reason, for an error or a summary."""
+    return "; ".join(f"{letter.entry_id}: {letter.reason}" for letter in dead)
 
 
 @contextmanager

@@ -10,9 +10,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -24,6 +26,7 @@ import yaml
 from core.errors import DataSourceError
 from core.lineage import data_fingerprint
 from core.sources import DemoSource, SqlSource, StreamSource, load_source
+from stacks.streams.base import DeadLetter
 from stacks.streams.readers import open_stream
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import free_port, run_cli, servers_env
@@ -231,38 +234,126 @@ def stream_source(databases: Databases, stream: str, **changes: object) -> Strea
     return source.model_copy(update=changes)
 
 
+def redis_client(databases: Databases) -> redis.Redis:
+    url = f"redis://:{databases.password('redis')}@{databases.address('redis')}/0"
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
 def pending(databases: Databases, stream: str, group: str = "mlops-template") -> int:
-    client = redis.Redis.from_url(f"redis://:{databases.password('redis')}@{databases.address('redis')}/0")
+    client = redis_client(databases)
     try:
         return int(client.xpending(stream, group)["pending"])
     finally:
         client.close()
 
 
-def test_a_stream_gives_back_what_was_not_acknowledged_first_then_new_entries(databases: Databases) -> None:
+def test_two_readers_at_once_get_different_entries_and_a_dead_readers_entries_are_taken_over(
+    databases: Databases,
+) -> None:
     rows = databases.demo.head(50)
     source = stream_source(databases, "reader-drill", max_records=30)
+    first, second = open_stream(source), open_stream(source)
+    try:
+        first_id, last_id = first.append(rows)
+        held = first.read()
+        other = second.read()  # while `first` is live: the other 20, not `first`'s 30
+        assert second.acknowledge() == 20
+        assert pending(databases, "reader-drill") == 30  # `first`'s, untouched by `second`'s acknowledgement
+    finally:
+        first.close()  # dies holding its 30 entries
+        second.close()
+    time.sleep(0.3)
+    taker = open_stream(source.model_copy(update={"reclaim_after_seconds": 0.2}))
+    try:
+        taken = taker.read()
+        assert taker.acknowledge() == 30
+        with pytest.raises(DataSourceError) as empty:
+            taker.read()
+        consumers = redis_client(databases).xinfo_consumers("reader-drill", "mlops-template")
+    finally:
+        taker.close()
+
+    assert first.consumer != second.consumer
+    assert (held.first_id, held.entries, held.redelivered) == (first_id, 30, 0)
+    assert (other.last_id, other.entries, other.redelivered) == (last_id, 20, 0)
+    assert (taken.first_id, taken.last_id, taken.redelivered) == (held.first_id, held.last_id, 30)
+    pd.testing.assert_frame_equal(pd.concat([taken.frame, other.frame], ignore_index=True), rows)
+    assert consumers == []  # each run's consumer retired: by its acknowledgement, or once taken over
+    assert str(empty.value) == (
+        f"stream 'reader-drill' on 'redis://***@{databases.address('redis')}/0': no entries to read for "
+        "group 'mlops-template' (none new, none left by a failed run for 0.2 s)"
+    )
+
+
+def test_entries_that_cannot_be_parsed_go_to_the_dead_letter_and_the_ones_behind_them_are_read(
+    databases: Databases,
+) -> None:
+    writer = redis_client(databases)
+    records = [
+        '{"x": 1}',
+        "{not json",
+        "[" * 100_000 + "]" * 100_000,  # deep enough for the decoder's RecursionError
+        '{"a": ' * 40 + "1" + "}" * 40,  # parses, but deeper than any row
+        "[1, 2]",
+        '{"x": 2}',
+    ]
+    ids = [str(writer.xadd("poisoned", {"record": record})) for record in records]
+    no_record_id = str(writer.xadd("poisoned", {"other": "{}"}))
+    source = stream_source(databases, "poisoned")
     reader = open_stream(source)
     try:
-        first_id, last_id = reader.append(rows)
-        first = reader.read()
-        again = reader.read()  # nothing acknowledged: the same 30 entries, delivered again
-        assert reader.acknowledge(again.first_id, again.last_id) == 30
-        rest = reader.read()
-        assert reader.acknowledge(rest.first_id, rest.last_id) == 20
-        with pytest.raises(DataSourceError) as empty:
-            reader.read()
+        batch = reader.read()
+        letters: Any = writer.xrange("poisoned:dead-letter")
     finally:
         reader.close()
+        writer.close()
 
-    assert (first.first_id, first.entries, first.redelivered) == (first_id, 30, 0)
-    assert (again.first_id, again.last_id, again.redelivered) == (first.first_id, first.last_id, 30)
-    assert (rest.last_id, rest.entries, rest.redelivered) == (last_id, 20, 0)
-    pd.testing.assert_frame_equal(pd.concat([again.frame, rest.frame], ignore_index=True), rows)
-    assert str(empty.value) == (
-        f"stream 'reader-drill' on 'redis://***@{databases.address('redis')}/0': "
-        "no entries to read for group 'mlops-template' (none new, none pending)"
-    )
+    assert batch.frame["x"].tolist() == [1, 2]
+    reasons = {letter.entry_id: letter.reason for letter in batch.dead_lettered}
+    assert list(reasons) == [*ids[1:5], no_record_id]
+    assert reasons[ids[1]] == "not JSON (Expecting property name enclosed in double quotes at character 1)"
+    assert reasons[ids[2]] == reasons[ids[3]] == "nested more than 32 levels deep"
+    assert reasons[ids[4]] == "not a JSON object (a JSON array)"
+    assert reasons[no_record_id] == "no field 'record'"
+    assert [fields["entry_id"] for _, fields in letters] == list(reasons)
+    assert [fields["reason"] for _, fields in letters] == list(reasons.values())
+    assert [fields.get("record") for _, fields in letters] == [*records[1:5], None]
+    assert batch.lineage(source)["dead_lettered"] == [
+        {"id": entry_id, "reason": reason} for entry_id, reason in reasons.items()
+    ]
+    assert pending(databases, "poisoned") == 2  # the moved entries are acknowledged; the read ones held
+
+
+def test_an_entry_whose_runs_failed_max_deliveries_times_goes_to_the_dead_letter(
+    databases: Databases,
+) -> None:
+    """A record that parses but that every run fails on (validation, say): after `max_deliveries` runs
+    that did not succeed, the next run moves it to the dead letter and reads what came after it."""
+    source = stream_source(databases, "failing", max_deliveries=2, reclaim_after_seconds=0.1)
+    writer = redis_client(databases)
+    failing_id = str(writer.xadd("failing", {"record": '{"x": -1}'}))
+    for _ in range(2):  # two runs read it and fail (never acknowledge)
+        reader = open_stream(source)
+        try:
+            assert reader.read().frame["x"].tolist() == [-1]
+        finally:
+            reader.close()
+        time.sleep(0.15)
+    behind_id = str(writer.xadd("failing", {"record": '{"x": 3}'}))
+    reader = open_stream(source)
+    try:
+        batch = reader.read()
+        assert reader.acknowledge() == 1
+        moved: Any = writer.xrange("failing:dead-letter")
+    finally:
+        reader.close()
+        writer.close()
+
+    assert (batch.first_id, batch.frame["x"].tolist(), batch.redelivered) == (behind_id, [3], 0)
+    reason = "read by 2 runs that did not succeed (max_deliveries: 2)"
+    assert batch.dead_lettered == (DeadLetter(failing_id, reason),)
+    assert moved == [(moved[0][0], {"record": '{"x": -1}', "entry_id": failing_id, "reason": reason})]
+    assert pending(databases, "failing") == 0
 
 
 def test_a_stream_that_is_missing_refuses_the_password_or_holds_bad_entries_is_named(
@@ -280,7 +371,11 @@ def test_a_stream_that_is_missing_refuses_the_password_or_holds_bad_entries_is_n
             stream_source(databases, "missing"),
             f"{label % 'missing'}: no such stream; check the source's `stream`",
         ),
-        (broken, f"{label % 'broken'}: entry {broken_id}: not a JSON object"),
+        (
+            broken,
+            f"{label % 'broken'}: all 1 entries read were moved to the dead-letter stream "
+            f"'broken:dead-letter': {broken_id}: not JSON",
+        ),
         (
             broken.model_copy(update={"url": broken.url.replace(databases.password("redis"), "wrong")}),
             f"{label % 'broken'}: cannot read: password refused",
@@ -324,6 +419,7 @@ def test_continuous_training_killed_mid_way_leaves_its_entries_for_the_next_run(
         "stream": "labeled",
         "secret": "local_redis",
         "idle_seconds": 1,
+        "reclaim_after_seconds": 1,  # the killed run's entries, taken over by the rerun
     }
     config["parameters"] |= {
         "redeploy": False,
@@ -385,11 +481,17 @@ def test_batch_inference_scores_a_stream_and_acknowledges_it_after_the_run(
     config = yaml.safe_load(path.read_text())
     config["parameters"]["output"] = {"folder": str(tmp_path / "predictions")}
     path.write_text(yaml.safe_dump(config))
+    writer = redis_client(databases)
+    poisoned_id = str(writer.xadd("unlabeled", {"record": "{not json"}))
 
     scored = run_cli("--pipeline", "batch-inference", "--config", str(path), env=databases.env)
 
+    moved: Any = writer.xrange("unlabeled:dead-letter")
+    writer.close()
     assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
     assert "120 entries of stream 'unlabeled'" in scored.stdout
+    assert "dead-letter" in scored.stdout and poisoned_id in scored.stdout  # the summary names it
+    assert [fields["entry_id"] for _, fields in moved] == [poisoned_id]
     assert pending(databases, "unlabeled") == 0
     [predictions] = (tmp_path / "predictions").iterdir()
     assert len(pd.read_parquet(predictions)) == 120

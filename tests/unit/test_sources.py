@@ -469,3 +469,16 @@ def test_stream_source_takes_redis_urls_only_and_load_source_leaves_it_to_the_in
     assert describe_source(source) == "stream 'events' on 'redis://***@cache:6379/0'"
     with pytest.raises(ConfigError, match="read by the ingest step"):
         load_source(source)
+
+
+def test_a_stream_sources_dead_letter_stream_is_named_after_it_unless_configured() -> None:
+    source = StreamSource(kind="stream", url="redis://cache:6379/0", stream="events")
+
+    assert (source.dead_letter_stream(), source.max_deliveries, source.reclaim_after_seconds) == (
+        "events:dead-letter",
+        3,
+        3600.0,
+    )
+    assert source.model_copy(update={"dead_letter": "quarantine"}).dead_letter_stream() == "quarantine"
+    with pytest.raises(ValidationError, match="max_deliveries"):
+        StreamSource(kind="stream", url="redis://cache:6379/0", stream="events", max_deliveries=0)
