@@ -3,8 +3,8 @@
 The demo model is trained in process from `configs/training.yaml`, compiled to ONNX and written to
 a model repository exactly as the `mlserver` deployer writes it; MLServer serves it from the
 serving environment on 127.0.0.1, once per variant: the shipped settings, then each with one
-setting changed (HTTP parser, gzip middleware, Prometheus metrics, access log, parallel inference
-workers). wrk sends single-row requests at 8 connections and 1,000-row requests at 1; each
+setting changed (HTTP parser, the launcher's guards, gzip middleware, Prometheus metrics, access log, parallel
+inference workers). wrk sends single-row requests at 8 connections and 1,000-row requests at 1; each
 variant's figures are printed against the shipped settings' figures from the same run.
 Usage: python bench/serving_settings.py [--seconds N]
 """
@@ -34,9 +34,11 @@ MODEL = "breast_cancer_classifier"
 HOST = "127.0.0.1"
 SHIPPED = "shipped"
 WITHOUT_HTTPTOOLS = "h11 parser (no httptools)"
+WITHOUT_LAUNCHER = "plain `mlserver start` (no body limit, no control guard)"
 # One setting changed against the shipped ones (settings.json keys of MLServer 1.7).
 VARIANTS: dict[str, dict[str, Any]] = {
     WITHOUT_HTTPTOOLS: {},
+    WITHOUT_LAUNCHER: {},
     "gzip middleware off": {"gzip_enabled": False},
     "metrics endpoint off": {"metrics_endpoint": None},
     "access log on (debug)": {"debug": True},
@@ -67,7 +69,9 @@ def main() -> None:
         measured = {SHIPPED: serve_and_load(shipped_python, repository, {}, one, thousand, args.seconds)}
         for name, overrides in VARIANTS.items():
             python = plain_python if name == WITHOUT_HTTPTOOLS else shipped_python
-            measured[name] = serve_and_load(python, repository, overrides, one, thousand, args.seconds)
+            measured[name] = serve_and_load(
+                python, repository, overrides, one, thousand, args.seconds, launcher=name != WITHOUT_LAUNCHER
+            )
     report(figures(measured))
 
 
@@ -122,8 +126,10 @@ def serve_and_load(
     one: pd.DataFrame,
     thousand: pd.DataFrame,
     seconds: int,
+    launcher: bool = True,
 ) -> dict[str, float]:
-    """Start MLServer on the repository with the shipped settings plus `overrides`; load it with wrk."""
+    """Start MLServer on the repository with the shipped settings plus `overrides` (through the
+    deployer's launcher, or MLServer's own command); load it with wrk."""
     from stacks.mlserver import environment
     from stacks.mlserver import repository as model_repository
     from stacks.mlserver.ports import free_ports
@@ -134,8 +140,13 @@ def serve_and_load(
     )
     settings_file = repository / "settings.json"
     settings_file.write_text(json.dumps({**json.loads(settings_file.read_text()), **overrides}))
+    command = (
+        environment.mlserver_command(python, repository)
+        if launcher
+        else [str(python.with_name("mlserver")), "start", str(repository)]
+    )
     server = subprocess.Popen(
-        environment.mlserver_command(python, repository),
+        command,
         cwd=repository,
         env=environment.mlserver_environment(),
         stdout=subprocess.DEVNULL,
