@@ -9,14 +9,17 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock
 from pydantic import ValidationError
 from zenml.client import Client
 from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 from zenml.constants import ENV_ZENML_ACTIVE_STACK_ID
 from zenml.enums import ModelStages, StackComponentType
+from zenml.utils.io_utils import get_global_config_directory
 from zenml.zen_stores.rest_zen_store import RestZenStore
 
 from core.config_files import describe_validation_error
@@ -25,6 +28,8 @@ from pipelines.diagnosis import run_failure_error, unfinished_run_error
 from pipelines.run_config import RunConfig
 from stacks.overlays import load_overlay, merged
 from stacks.registry import ensure_project_stack
+
+FIRST_USE_TIMEOUT_SECONDS = 300  # creating and migrating a store takes seconds
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,19 @@ class ActiveStack:
 
 def prepare_stack(name: str | None = None) -> ActiveStack:
     """The stack this run uses, described: `name` for this process only (`--stack`), else the
-    active one, with the project's `local` stack activated if ZenML's bare default is active."""
+    active one, with the project's `local` stack activated if ZenML's bare default is active.
+
+    Under a lock in the ZenML config folder: runs started together on a new config would each
+    create and migrate the local store, and register the project's stack, at once (and fail)."""
+    folder = Path(get_global_config_directory())
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / "first-use.lock", timeout=FIRST_USE_TIMEOUT_SECONDS):
+        return _prepare_stack(name)
+
+
+def _prepare_stack(name: str | None) -> ActiveStack:
     client = Client()
+    client.zen_store  # noqa: B018  (creates or migrates the local store)
     if name is not None:
         try:
             os.environ[ENV_ZENML_ACTIVE_STACK_ID] = str(

@@ -141,3 +141,29 @@ def test_manual_promotion_during_a_training_promotion_waits_and_sees_its_result(
     production = _production(model)
     assert [version.number for version in production] == [earlier]
     assert production[0].run_metadata["manual_promotion"]["previous_production"] == str(newest.number)
+
+
+FIRST_USE = (
+    "from zenml.utils import source_utils; source_utils.set_custom_source_root('.'); "
+    "from pipelines.execution import prepare_stack; print(prepare_stack().name)"
+)
+
+
+def test_runs_started_together_on_a_new_zenml_config_share_one_new_store(tmp_path: Path) -> None:
+    """Each run creates and migrates the local store and registers the project's stack on first
+    use; three at once on a new config (a user's first runs, started together) all get there."""
+    env = {**os.environ, "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", FIRST_USE],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+
+    assert [output.strip().splitlines()[-1] for output in outputs] == ["local"] * 3, outputs
