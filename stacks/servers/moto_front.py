@@ -26,6 +26,7 @@ from stacks.servers.s3_journal import WRITES, Journal
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+SUPPORTED_MOTO = "5."  # the major version whose IAM backend and werkzeug app this reaches into
 USER = "mlops"
 S3_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 SIGNED = "AWS4-HMAC-SHA256 "
@@ -94,6 +95,7 @@ def allow_only(access_key_id: str, secret_access_key: str) -> None:
 
 
 def main() -> None:
+    from moto import __version__ as moto_version
     from moto.core import disable_iam_authentication, enable_iam_authentication
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--journal", type=Path, required=True)
     args = parser.parse_args()
+    if not moto_version.startswith(SUPPORTED_MOTO):
+        raise SystemExit(f"moto_front reaches into moto {SUPPORTED_MOTO}x; this is moto {moto_version}")
 
     allow_only(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
     moto = DomainDispatcherApplication(create_backend_app)
