@@ -122,8 +122,8 @@ def model_lock(model_name: str, folder: Path, timeout_seconds: float = 600) -> F
     and a deployment (switch, reload, rollback). Two runs at once then act one after the other, and
     the second sees the first's result.
 
-    It serialises runs that share `folder` (the ZenML config folder: one machine); runs on
-    different machines against one ZenML server are not serialised by it.
+    It serialises runs that share `folder` (the ZenML config folder: one machine); across
+    machines, `steps/locks.py` adds a lease in the ZenML server's store.
     """
     folder.mkdir(parents=True, exist_ok=True)
     return FileLock(folder / f"model-{checked_name(model_name, 'model name')}.lock", timeout=timeout_seconds)
