@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from cli import data, deployment, models, servers, stacks
+from cli import data, deployment, labels, models, servers, stacks
 from core.errors import ConfigError, UserFacingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,7 @@ app.add_typer(servers.servers_app, name="servers")
 app.add_typer(models.model_app, name="model")
 app.command("predict")(deployment.predict)
 app.command("simulate")(data.simulate)
+app.command("labels")(labels.labels)
 app.command("info")(stacks.info)
 
 

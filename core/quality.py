@@ -148,6 +148,15 @@ def assess_quality(
     held_out: dict[str, float],
     config: QualityConfig,
 ) -> QualityResult:
+    if labels.empty:  # captured requests whose labels have not arrived
+        return QualityResult(
+            n_rows=0,
+            scores={},
+            held_out={},
+            not_computed={name: "no labeled rows" for name in (*config.floors, *config.max_drop)},
+            unseen_labels=[],
+            degraded={},
+        )
     scores, not_computed, unseen = score_batch(model, features, labels)
     for name in (*config.floors, *config.max_drop):
         if name not in scores and name not in not_computed:

@@ -50,6 +50,12 @@ def retraining_decision(drift: DriftResult, quality: QualityResult) -> RetrainDe
         (False, False): "none",
     }
     reason = reasons[(drift.dataset_drift, quality.dropped)]
+    if reason != "none" and quality.n_rows == 0:  # captured requests whose labels have not arrived
+        return RetrainDecision(
+            retrain=False,
+            reason="none",
+            explanation=f"{drift_words}; no labeled rows to retrain on yet: not retrained",
+        )
     return RetrainDecision(
         retrain=reason != "none", reason=reason, explanation=f"{drift_words}; {quality_words}"
     )

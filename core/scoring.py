@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from core.capture import REQUEST_ID, REQUEST_ROW
 from core.errors import ConfigError, DataValidationError
 from core.files import write_atomically
 from core.sources import PARQUET_SUFFIXES, load_source, source_for_path
@@ -141,14 +142,21 @@ def read_rows(data: Path) -> pd.DataFrame:
 
 
 def predict_rows(rows: pd.DataFrame, base_url: str, model_name: str, out: Path | None) -> pd.DataFrame:
-    """`rows` with the endpoint's predictions appended, written to `out` when given. Only the
-    columns the served model takes are sent; the others (a label, an id) stay beside the answers."""
+    """`rows` with the endpoint's predictions appended, and the request id and row that carried
+    each (labels sent later with `run.py labels` name their rows by them), written to `out` when
+    given. Only the columns the served model takes are sent; the others (a label, an id) stay
+    beside the answers."""
     client = V2Client(base_url, model_name)
     inputs = client.input_names()
     missing = [name for name in inputs if name not in rows]
     if missing:
         raise DataValidationError(f"column '{missing[0]}': the served model takes it but the data lacks it")
-    result = with_predictions(rows, client.predict(rows[inputs] if inputs else rows))
+    predictions = client.predict(rows[inputs] if inputs else rows)
+    result = with_predictions(rows, predictions)
+    if predictions.request_ids:  # what a label that arrives later names its row by
+        ids = pd.Series(predictions.request_ids, index=rows.index)
+        _check_no_clash(rows.columns, [REQUEST_ID, REQUEST_ROW])
+        result[REQUEST_ID], result[REQUEST_ROW] = ids, ids.groupby(ids).cumcount()
     if out is not None:
         write_table(result, out)
     return result

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -142,28 +143,19 @@ class DvcSource(StrictModel):
     """A DVC remote of the repository to read from, instead of its default."""
 
 
-class StreamSource(StrictModel):
-    """Records from a stream, read through a consumer group: up to `max_records`, or what arrived
-    until the stream has been idle for `idle_seconds`. Each run reads as a consumer of its own, and
-    its entries are acknowledged only after it succeeded; a failed or killed run's entries are
-    reclaimed by a later run once they have waited `reclaim_after_seconds`. An entry that cannot be
-    parsed, or that `max_deliveries` runs read without succeeding, goes to the dead-letter stream.
+class ConsumerGroupReading(StrictModel):
+    """How a run reads a stream through a consumer group, the same for every kind of stream: up to
+    `max_records`, or what arrived until the stream has been idle for `idle_seconds`. Each run reads
+    as a consumer of its own, and what it read is acknowledged only after the whole run succeeded;
+    what a failed or killed run read is taken over by a later run once it has waited
+    `reclaim_after_seconds`. An entry that cannot be parsed, or that `max_deliveries` runs read
+    without succeeding, goes to the dead letter with its reason. Only the ingest step can read a
+    stream (it needs the stream's client); `load_source` refuses it."""
 
-    Redis Streams today (`redis://`); each entry holds one record as a JSON object in `field`.
-    Only the ingest step can read it (it needs the stream's client); `load_source` refuses it.
-    """
-
-    kind: Literal["stream"]
-    url: CredentialField
-    """The stream server, e.g. redis://:$REDIS_PASSWORD@127.0.0.1:6380/0 (`$VAR` read when used)."""
-    stream: str
-    """The stream's name (its key)."""
     group: str = "mlops-template"
     """The consumer group: each group reads every entry once."""
     consumer: str = "mlops-template"
     """The prefix of each run's consumer name in the group (PREFIX-HOST-PID-RANDOM)."""
-    field: str = "record"
-    """The entry field holding the record's JSON object."""
     max_records: int = Field(default=10_000, gt=0)
     """Most records one run reads."""
     idle_seconds: float = Field(default=2.0, gt=0)
@@ -172,11 +164,25 @@ class StreamSource(StrictModel):
     """A run's unacknowledged entries are taken over by a later run after this long: longer than
     your longest run, or a slow run's entries are read twice."""
     max_deliveries: int = Field(default=3, gt=0)
-    """An entry read by this many runs, none of which succeeded, goes to the dead-letter stream."""
+    """An entry read by this many runs, none of which succeeded, goes to the dead letter."""
+    secret: str | None = None
+    """A ZenML secret whose `password` (and `username`) are the account (`servers up` stores
+    `local_redis`)."""
+
+
+class StreamSource(ConsumerGroupReading):
+    """Records from Redis Streams (`redis://`); each entry holds one record as a JSON object in
+    `field`. See `ConsumerGroupReading` for how runs share it."""
+
+    kind: Literal["stream"]
+    url: CredentialField
+    """The stream server, e.g. redis://:$REDIS_PASSWORD@127.0.0.1:6380/0 (`$VAR` read when used)."""
+    stream: str
+    """The stream's name (its key)."""
+    field: str = "record"
+    """The entry field holding the record's JSON object."""
     dead_letter: str | None = None
     """The dead-letter stream; `<stream>:dead-letter` when not set."""
-    secret: str | None = None
-    """A ZenML secret whose `password` (and `username`) replace the URL's (`local_redis`)."""
 
     @field_validator("url")
     @classmethod
@@ -187,6 +193,26 @@ class StreamSource(StrictModel):
 
     def dead_letter_stream(self) -> str:
         return self.dead_letter or f"{self.stream}:dead-letter"
+
+
+class CapturedSource(StreamSource):
+    """What the endpoint answered: the requests it captured to a Redis stream (`capture_url` of the
+    stack's MLServer deployer), read as a window through a consumer group like any stream, one row
+    per request row, joined with the labels that have arrived for them (a hash keyed by
+    `<request id>/<row>`, filled by `python run.py labels`). Rows without a label yet feed the drift
+    check; labeled ones also the quality check and retraining."""
+
+    kind: Literal["captured"]  # type: ignore[assignment]
+    stream: str = "inference-captures"
+    """The stream the endpoint captures to (the deployer's `capture_stream`)."""
+    labels: str | None = None
+    """The hash of labels by request; `<stream>:labels` when not set."""
+
+    def labels_key(self) -> str:
+        return self.labels or f"{self.stream}:labels"
+
+
+KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class ArtifactsSource(StrictModel):
@@ -210,6 +236,7 @@ Source = Annotated[
     | HttpSource
     | DvcSource
     | StreamSource
+    | CapturedSource
     | ArtifactsSource,
     Field(discriminator="kind"),
 ]
@@ -220,7 +247,7 @@ class DataConfig(StrictModel):
 
     source: Source
     """Where the rows come from; `kind` picks the source: demo, csv, parquet, files, sql, http,
-    dvc, stream (`--data PATH` replaces it)."""
+    dvc, stream, captured (`--data PATH` replaces it)."""
     target: str | None = None
     """The label column; batch inference passes it through when the batch has it."""
 
@@ -279,6 +306,8 @@ def describe_source(source: Source) -> str:
             return f"data '{redact_url(uri)}'"
         case SqlSource(url=url):
             return f"SQL source '{redact_url(url)}'"
+        case CapturedSource(url=url, stream=stream):
+            return f"captured requests '{stream}' on '{redact_url(url)}'"
         case StreamSource(url=url, stream=stream):
             return f"stream '{stream}' on '{redact_url(url)}'"
         case HttpSource(url=url):

@@ -8,7 +8,7 @@ the server's message.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ class Predictions:
     probabilities: np.ndarray
     classes: list[str]
     model_version: str | None
+    request_ids: list[str] = field(default_factory=list)
+    """Per row, the V2 `id` of the request that carried it (from an endpoint): labels join on it."""
 
 
 def encode_request(frame: pd.DataFrame) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def decode_response(body: dict[str, Any]) -> Predictions:
         probabilities=np.asarray(probabilities["data"], dtype="float64").reshape(rows, n_classes),
         classes=list((body.get("parameters") or {}).get("classes", [])),
         model_version=body.get("model_version"),
+        request_ids=[str(body["id"])] * rows if body.get("id") is not None else [],
     )
 
 
@@ -132,6 +135,7 @@ class V2Client:
             probabilities=np.vstack([part.probabilities for part in parts]),
             classes=parts[0].classes,
             model_version=parts[0].model_version,
+            request_ids=[request_id for part in parts for request_id in part.request_ids],
         )
 
     def _call(

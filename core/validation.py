@@ -309,15 +309,28 @@ def _passes_unchanged(frame: pd.DataFrame, schema: FeatureSchema, per_chunk: boo
     return not any(_breaks_relation(frame, relation).any() for relation in contract.relations)
 
 
-def validate_batch(frame: pd.DataFrame, schema: FeatureSchema, labeled: bool) -> pd.DataFrame:
+Labels = Literal["none", "every_row", "where_arrived"]
+"""What a batch's labels must be: absent (batch inference), on every row (a labeled batch), or on
+the rows whose labels have arrived (captured requests)."""
+
+
+def validate_batch(frame: pd.DataFrame, schema: FeatureSchema, labels: Labels) -> pd.DataFrame:
     """Check a new batch by the contract of the model's training data; other columns pass through.
 
-    A labeled batch (for retraining) must also carry the target column, with a label on every row.
+    A labeled batch (for retraining) must also carry the target column, with a label on every row
+    unless its labels arrive later (captured requests).
     """
     checked = validate_features(frame, schema)
-    if labeled:
-        check_labels(frame, schema.target)
+    if labels != "none":
+        check_labels(frame, schema.target, every_row=labels == "every_row")
     return checked
+
+
+def labeled_rows(batch: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """The batch's rows that have a label, with the model's features and the label only: what the
+    quality check scores and retraining learns from."""
+    rows = batch.loc[batch[schema.target].notna(), [*schema.features, schema.target]]
+    return rows.assign(**{schema.target: rows[schema.target].infer_objects()}).reset_index(drop=True)
 
 
 class BatchContract:
@@ -366,14 +379,15 @@ def check_null_shares(contract: ValidationConfig, missing: pd.Series, rows: int)
             )
 
 
-def check_labels(frame: pd.DataFrame, target: str) -> None:
-    """A labeled batch (for retraining) carries the target column, with a label on every row."""
+def check_labels(frame: pd.DataFrame, target: str, every_row: bool = True) -> None:
+    """A labeled batch (for retraining) carries the target column, with a label on every row
+    (unless `every_row` is False: labels that have not arrived yet)."""
     if target not in frame:
         raise DataValidationError(
             f"column '{target}': a labeled batch needs the target column the model was trained on"
         )
     unlabeled = int(frame[target].isna().sum())
-    if unlabeled:
+    if unlabeled and every_row:
         raise DataValidationError(f"column '{target}': {unlabeled} row(s) have no label")
 
 

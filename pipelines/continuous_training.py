@@ -21,7 +21,7 @@ from core.drift import DriftConfig
 from core.errors import ConfigError
 from core.quality import QualityConfig
 from core.retraining import RetrainDecision
-from core.sources import ArtifactsSource, LabeledDataConfig
+from core.sources import ArtifactsSource, CapturedSource, LabeledDataConfig
 from pipelines.deployment import run_deployment
 from pipelines.execution import ActiveStack, production_version, run_pipeline, zenml_run_options
 from pipelines.parameters import ContinuousTrainingParameters, TrainingParameters
@@ -34,7 +34,7 @@ from steps.check_drift import check_data_drift
 from steps.check_quality import check_model_quality
 from steps.decide_retraining import decide_retraining
 from steps.ingest import ingest_data
-from steps.names import BATCH, DRIFT_RESULT, QUALITY_RESULT, RETRAIN_DECISION, VALIDATED_DATA
+from steps.names import DRIFT_RESULT, LABELED_BATCH, QUALITY_RESULT, RETRAIN_DECISION, VALIDATED_DATA
 from steps.validate_batch import validate_new_batch
 from steps.version_artifacts import run_output
 
@@ -47,9 +47,11 @@ def continuous_training(
     monitoring: MonitoringConfig,
 ) -> None:
     raw_data = ingest_data(data)
-    batch = validate_new_batch(raw_data, labeled=True)
+    # Captured requests are labeled as labels arrive; a batch handed in is labeled on every row.
+    labels = "where_arrived" if isinstance(data.source, CapturedSource) else "every_row"
+    batch, labeled = validate_new_batch(raw_data, labels)
     _, drift_result = check_data_drift(batch, drift, monitoring)
-    _, quality_result = check_model_quality(batch, quality, monitoring)
+    _, quality_result = check_model_quality(labeled, quality, monitoring)
     decide_retraining(drift_result, quality_result)
 
 
@@ -85,7 +87,7 @@ def run_continuous_training(
     )
     if not decision.retrain:
         return replace(summary, stream_entries=acknowledge_entries(params.data.source, run))
-    batch = run_output(run, BATCH)
+    batch = run_output(run, LABELED_BATCH)
     training = run_training(_on_reference_and_batch(training_config, version, batch, params), stack)
     log_metadata(
         metadata={"retrain_run": training.run_name, "retrained_version": training.model_version},

@@ -19,6 +19,8 @@ from steps.version_artifacts import load_version_artifact
 
 logger = get_logger(__name__)
 
+NO_LABELS_REPORT = "<p>No labels have arrived for these rows yet: quality was not judged.</p>"
+
 
 @step(enable_cache=False)
 def check_model_quality(
@@ -33,13 +35,17 @@ def check_model_quality(
     features, labels = prepare_features(batch, schema), batch[schema.target]
     result = assess_quality(model, features, labels, held_out, quality)
     test_set = load_version_artifact(TEST_SET)
-    html = classification_report_html(
-        model,
-        features.assign(**{schema.target: labels}),
-        prepare_features(test_set, schema).assign(**{schema.target: test_set[schema.target]}),
-        schema.features,
-        schema.target,
-        result,
+    html = (
+        NO_LABELS_REPORT
+        if batch.empty
+        else classification_report_html(
+            model,
+            features.assign(**{schema.target: labels}),
+            prepare_features(test_set, schema).assign(**{schema.target: test_set[schema.target]}),
+            schema.features,
+            schema.target,
+            result,
+        )
     )
     log_metadata(
         metadata={

@@ -7,10 +7,12 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 
 from core.batches import list_batch, read_all
-from core.errors import DataSourceError
+from core.capture import label_keys, with_labels
+from core.errors import ConfigError, DataSourceError
 from core.lineage import data_fingerprint
 from core.sources import (
     ArtifactsSource,
+    CapturedSource,
     DataConfig,
     DvcSource,
     FilesSource,
@@ -33,7 +35,7 @@ STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run 
 @step(enable_cache=False, output_materializers=HashedDataFrameMaterializer)
 def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, RAW_DATA]:
     source = data.source
-    frame, version = read_source(source)
+    frame, version = read_source(source, data.target)
     log_metadata(
         metadata={
             "source": describe_source(source),
@@ -47,8 +49,9 @@ def ingest_data(data: DataConfig) -> Annotated[pd.DataFrame, RAW_DATA]:
     return frame
 
 
-def read_source(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The rows, and which version of the source they are: a DVC revision, stream entries, files."""
+def read_source(source: Source, target: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows, and which version of the source they are: a DVC revision, stream entries, files.
+    Captured requests get the labels that have arrived for them as the `target` column."""
     if isinstance(source, FilesSource):
         fs = filesystem_for(source.location())
         batch = list_batch(source, fs)
@@ -57,7 +60,7 @@ def read_source(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         frame, streams = _load_artifacts(source)
         return frame, ({STREAM_ENTRIES: streams} if streams else {})
     if isinstance(source, StreamSource):
-        frame, entries = _read_stream(source)
+        frame, entries = _read_stream(source, target)
         run_id = get_step_context().pipeline_run.id  # the launcher acknowledges what the run names
         log_metadata(metadata={STREAM_ENTRIES: entries}, run_id_name_or_prefix=run_id)
         return frame, {STREAM_ENTRIES: [entries]}
@@ -83,18 +86,29 @@ def login_for(source: Source) -> Login | None:
     return Login(username=values.get("username"), password=values.get("password"))
 
 
-def _read_stream(source: StreamSource) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _read_stream(source: StreamSource, target: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The batch and which entries it is; none is acknowledged here (the launcher does, on success)
     but those the reader moved to the dead-letter stream."""
-    from stacks.streams.readers import open_stream  # redis-py: the `streams` extra
+    from stacks.streams.captured import CapturedReader  # redis-py: the `streams` extra
+    from stacks.streams.readers import open_stream
 
     reader = open_stream(source, login_for(source))
     try:
         batch = reader.read()
+        frame, lineage = batch.frame, batch.lineage(source)
+        if isinstance(reader, CapturedReader):
+            if target is None:
+                raise ConfigError(f"{describe_source(source)}: `data.target` names the label column to join")
+            try:
+                frame = with_labels(frame, reader.labels(label_keys(frame)), target)
+            except ValueError as error:
+                raise DataSourceError(f"{describe_source(source)}: {error}") from None
+            lineage |= {"labels": source.labels_key() if isinstance(source, CapturedSource) else None}
+            lineage |= {"labeled_rows": int(frame[target].notna().sum())}
     finally:
         reader.close()
-    check_frame(batch.frame, source)
-    return batch.frame, batch.lineage(source)
+    check_frame(frame, source)
+    return frame, lineage
 
 
 def _load_artifacts(source: ArtifactsSource) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

@@ -29,6 +29,7 @@ PREDICTIONS = "predictions"
 
 # Drift, quality and continuous training
 BATCH = "batch"
+LABELED_BATCH = "labeled_batch"  # its rows with a label: quality and retraining read it
 DRIFT_REPORT = "drift_report"
 DRIFT_RESULT = "drift_result"
 QUALITY_REPORT = "quality_report"

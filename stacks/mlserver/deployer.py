@@ -56,11 +56,13 @@ class MLServerModelDeployer(BaseModelDeployer):
         return self.root / "repositories" / checked_name(model_name, "model name")
 
     def serving_python(self, model_requirements: list[str]) -> Path:
-        """The interpreter of the serving environment with the model's packages, created on first use."""
+        """The interpreter of the serving environment with the model's packages (and the capture
+        stream's client when capture is on), created on first use."""
+        capturing = self.config.capture_url is not None
         return environment.ensure_serving_env(
             environment.default_env_root(),
             self.config.serving_env_timeout_seconds,
-            environment.serving_requirements(model_requirements),
+            environment.serving_requirements(model_requirements, capturing),
         )
 
     @staticmethod
@@ -137,6 +139,9 @@ class MLServerModelDeployer(BaseModelDeployer):
         repository = Path(config.repository)
         version_dir = model_repository.version_folder(repository, config.model_name, config.model_version)
         environment.smoke_test(Path(config.serving_python), version_dir, timeout)
+        model_repository.write_capture_settings(
+            repository, self.config.capture_settings(), self.config.capture_password
+        )
         config.root_runtime_path = str(self.root / "services")
         if live is not None and live.config.serving_python != config.serving_python:
             # The version needs other packages (another estimator family): a server of its own in

@@ -23,12 +23,14 @@ from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_en
 
 MLSERVER_VERSION = "1.7.1"
 LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
+CAPTURE_CLIENT = "redis>=5"  # what `capture.py` writes to the stream with
 
 
-def serving_requirements(model_requirements: list[str]) -> list[str]:
+def serving_requirements(model_requirements: list[str], capturing: bool = False) -> list[str]:
     """MLServer, the exact versions of the libraries that pickle and compile models here, the
-    model's own packages (which win over these where both name one), and httptools, which uvicorn
-    then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py)."""
+    model's own packages (which win over these where both name one), httptools, which uvicorn
+    then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py), and the Redis
+    client when requests are captured."""
     import httptools
     import joblib
     import numpy
@@ -46,6 +48,7 @@ def serving_requirements(model_requirements: list[str]) -> list[str]:
         # parallel inference workers call at start: they die at once and no model loads.
         "uvloop<0.22",
         f"httptools=={httptools.__version__}",
+        *([CAPTURE_CLIENT] if capturing else []),
     ]
     own = {_name(requirement) for requirement in model_requirements}
     return [requirement for requirement in base if _name(requirement) not in own] + sorted(model_requirements)

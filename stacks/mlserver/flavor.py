@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from zenml.model_deployers.base_model_deployer import BaseModelDeployerConfig, BaseModelDeployerFlavor
+from zenml.utils.secret_utils import SecretField
 
 if TYPE_CHECKING:
     from stacks.mlserver.deployer import MLServerModelDeployer
@@ -23,6 +24,38 @@ class MLServerModelDeployerConfig(BaseModelDeployerConfig):
     serving_env_timeout_seconds: float = Field(
         default=900, gt=0, description="Longest time to create the serving environment."
     )
+    capture_url: str | None = Field(
+        default=None,
+        description="Capture every answered request to this Redis server (redis://HOST:PORT/DB); "
+        "none: capture is off.",
+    )
+    capture_password: str | None = SecretField(
+        default=None, description="The capture server's password, as a secret reference {{secret.key}}."
+    )
+    capture_stream: str = Field(default="inference-captures", description="The stream captures go to.")
+    capture_rate: float = Field(
+        default=1.0, gt=0, le=1, description="Share of requests captured (sampled at random)."
+    )
+    capture_buffer: int = Field(
+        default=10_000,
+        gt=0,
+        description="Captures waiting to be written; beyond, requests are not captured (and counted).",
+    )
+    capture_max_entries: int = Field(
+        default=1_000_000, gt=0, description="The stream is trimmed to about this many captures."
+    )
+
+    def capture_settings(self) -> dict[str, object] | None:
+        """What the runtime captures to (`stacks/mlserver/capture.py`), or None: capture is off."""
+        if self.capture_url is None:
+            return None
+        return {
+            "url": self.capture_url,
+            "stream": self.capture_stream,
+            "rate": self.capture_rate,
+            "buffer": self.capture_buffer,
+            "max_entries": self.capture_max_entries,
+        }
 
 
 class MLServerModelDeployerFlavor(BaseModelDeployerFlavor):

@@ -34,6 +34,8 @@ RUNTIME_SOURCES = {
     "runtime.py": Path(__file__).resolve().with_name("runtime.py"),
     "version_scorer.py": Path(__file__).resolve().with_name("version_scorer.py"),
     "contract_rules.py": Path(__file__).resolve().parents[2] / "core" / "rules.py",
+    "capture_writer.py": Path(__file__).resolve().with_name("capture.py"),
+    "capture_records.py": Path(__file__).resolve().parents[2] / "core" / "capture.py",
 }
 RUNTIME_CLASS = "runtime.SchemaCheckedModel"
 MODEL_FILE = "model.joblib"
@@ -42,6 +44,8 @@ SCHEMA_FILE = "schema.json"
 EXAMPLE_FILE = "example.json"
 EXAMPLE_ROWS = 5
 CONTROL_TOKEN_FILE = ".control-token"  # as launcher.py reads it
+CAPTURE_SETTINGS_FILE = "capture.json"  # as capture.py reads them
+CAPTURE_PASSWORD_FILE = ".capture-password"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,19 @@ def control_token(repository: Path) -> str:
         repository.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda target: _write_private(target, secrets.token_urlsafe(32)))
     return path.read_text().strip()
+
+
+def write_capture_settings(repository: Path, settings: dict[str, Any] | None, password: str | None) -> None:
+    """What the runtime captures requests to (read at each model load), or nothing: capture off.
+    The stream's password goes in a file of its own, readable by its owner only."""
+    repository.mkdir(parents=True, exist_ok=True)
+    secret = repository / CAPTURE_PASSWORD_FILE
+    if settings is None:
+        (repository / CAPTURE_SETTINGS_FILE).unlink(missing_ok=True)
+        secret.unlink(missing_ok=True)
+        return
+    write_atomically(secret, lambda target: _write_private(target, password or ""))
+    _write_json_atomically(repository / CAPTURE_SETTINGS_FILE, settings)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import contract_rules
 import numpy as np
+from capture_writer import CaptureSettings, CaptureWriter
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
@@ -62,12 +63,21 @@ class SchemaCheckedModel(MLModel):
         self._contract = (
             self._scorer.contract if contract_rules.has_row_rules(self._scorer.contract) else None
         )
+        capture = CaptureSettings.read(Path(model_uri).parents[2])
+        self._capture = CaptureWriter(capture, self.name) if capture is not None else None
+        return True
+
+    async def unload(self) -> bool:
+        if self._capture is not None:
+            self._capture.close()
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         columns = self._decode(payload)
         self._check_contract(columns)
         labels, probabilities = self._scorer.predict(columns)
+        if self._capture is not None and payload.id is not None:  # MLServer gives every request an id
+            self._capture.offer(payload.id, self._served_version, columns, labels)
         label_output = NumpyCodec.encode_output("label", labels)
         if labels.dtype.kind in "OUS":
             label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))

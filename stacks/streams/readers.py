@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from core.sources import Login, StreamSource
+from core.sources import CapturedSource, Login, StreamSource
 from stacks.streams.base import StreamReader
+from stacks.streams.captured import CapturedReader
 from stacks.streams.redis_streams import RedisStreamReader
 
 
@@ -12,4 +13,6 @@ def open_stream(
 ) -> StreamReader:
     """A reader of the source as a new consumer, or as `consumer` (to acknowledge what a run read);
     `login` replaces the URL's account."""
+    if isinstance(source, CapturedSource):
+        return CapturedReader(source, login, consumer)
     return RedisStreamReader(source, login, consumer)

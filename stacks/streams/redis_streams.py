@@ -47,7 +47,7 @@ class RedisStreamReader(StreamReader):
 
     def read(self) -> StreamBatch:
         source = self.source
-        with _redis_errors(f"{self.label}: cannot read"):
+        with redis_errors(f"{self.label}: cannot read"):
             if not self.client.exists(source.stream):
                 raise DataSourceError(f"{self.label}: no such stream; check the source's `stream`")
             self._ensure_group()
@@ -75,7 +75,7 @@ class RedisStreamReader(StreamReader):
                 f"'{source.dead_letter_stream()}': {_named(dead)}"
             )
         return StreamBatch(
-            frame=pd.DataFrame.from_records([record for _, record in records]),
+            frame=pd.DataFrame.from_records([row for _, rows in records for row in rows]),
             consumer=self.consumer,
             first_id=records[0][0],
             last_id=records[-1][0],
@@ -86,7 +86,7 @@ class RedisStreamReader(StreamReader):
 
     def acknowledge(self) -> int:
         source = self.source
-        with _redis_errors(f"{self.label}: cannot acknowledge"):
+        with redis_errors(f"{self.label}: cannot acknowledge"):
             acknowledged = 0
             while held := self._held("-", "+", READ_CHUNK):
                 ids = [entry["message_id"] for entry in held]
@@ -95,7 +95,7 @@ class RedisStreamReader(StreamReader):
             return acknowledged
 
     def append(self, frame: pd.DataFrame) -> tuple[str, str]:
-        with _redis_errors(f"{self.label}: cannot write"):
+        with redis_errors(f"{self.label}: cannot write"):
             pipe = self.client.pipeline(transaction=False)
             for record in frame.to_json(orient="records", lines=True).splitlines():
                 pipe.xadd(self.source.stream, {self.source.field: record})
@@ -171,10 +171,10 @@ class RedisStreamReader(StreamReader):
 
     def _sort(
         self, entries: list[Entry], deliveries: dict[str, int]
-    ) -> tuple[list[tuple[str, dict[str, Any]]], list[DeadLetter]]:
-        """The records to read, and the entries to move to the dead letter with the reason."""
+    ) -> tuple[list[tuple[str, list[dict[str, Any]]]], list[DeadLetter]]:
+        """The rows of each entry to read, and the entries to move to the dead letter with the reason."""
         source = self.source
-        records: list[tuple[str, dict[str, Any]]] = []
+        records: list[tuple[str, list[dict[str, Any]]]] = []
         dead: list[DeadLetter] = []
         for entry_id, fields in entries:
             delivered = deliveries.get(entry_id, 1)
@@ -189,10 +189,14 @@ class RedisStreamReader(StreamReader):
                 dead.append(DeadLetter(entry_id, reason))
             else:
                 try:
-                    records.append((entry_id, parse_record(raw)))
+                    records.append((entry_id, self._rows(raw)))
                 except UnreadableRecord as error:
                     dead.append(DeadLetter(entry_id, str(error)))
         return records, dead
+
+    def _rows(self, raw: str) -> list[dict[str, Any]]:
+        """The rows an entry holds: one record (UnreadableRecord if it is none)."""
+        return [parse_record(raw)]
 
     def _move_to_dead_letter(self, entries: list[Entry], dead: list[DeadLetter]) -> None:
         """Each entry copied to the dead-letter stream with its id and reason, and acknowledged in
@@ -214,7 +218,7 @@ def _named(dead: list[DeadLetter]) -> str:
 
 
 @contextmanager
-def _redis_errors(prefix: str) -> Iterator[None]:
+def redis_errors(prefix: str) -> Iterator[None]:
     """redis-py's errors as one line that names the stream and says what to check."""
     try:
         yield

@@ -214,7 +214,7 @@ def test_a_folder_is_scored_into_parts_that_equal_the_whole_batch_scored_at_once
     assert not list((tmp_path / "out").glob(".*"))
     written = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     whole = pd.concat([FEATURES.iloc[200:450], FEATURES.iloc[:200], FEATURES.iloc[450:]], ignore_index=True)
-    checked = validate_batch(whole, schema, labeled=False)
+    checked = validate_batch(whole, schema, labels="none")
     expected = with_predictions(checked, score_in_process(model, checked[schema.features], "3"))
     pd.testing.assert_frame_equal(written, expected)
     assert totals.rows == len(FEATURES)

@@ -56,15 +56,15 @@ def test_batch_is_checked_by_the_training_rules(trained: tuple[Any, FeatureSchem
     _, schema = trained
     batch = DEMO.drop(columns="target").head(30)
 
-    assert validate_batch(batch, schema, labeled=False).shape == batch.shape
+    assert validate_batch(batch, schema, labels="none").shape == batch.shape
     with pytest.raises(
         DataValidationError, match="column 'mean radius': the model needs it but it is missing"
     ):
-        validate_batch(batch.drop(columns="mean radius"), schema, labeled=False)
+        validate_batch(batch.drop(columns="mean radius"), schema, labels="none")
     wrong = batch.astype({"mean area": object})
     wrong.loc[wrong.index[0], "mean area"] = "huge"
     with pytest.raises(DataValidationError, match="column 'mean area': wrong type"):
-        validate_batch(wrong, schema, labeled=False)
+        validate_batch(wrong, schema, labels="none")
 
 
 def test_labeled_batch_needs_a_label_on_every_row(trained: tuple[Any, FeatureSchema]) -> None:
@@ -72,10 +72,10 @@ def test_labeled_batch_needs_a_label_on_every_row(trained: tuple[Any, FeatureSch
     batch = DEMO.head(30).astype({"target": "float64"})
 
     with pytest.raises(DataValidationError, match="column 'target': a labeled batch needs the target"):
-        validate_batch(batch.drop(columns="target"), schema, labeled=True)
+        validate_batch(batch.drop(columns="target"), schema, labels="every_row")
     batch.loc[batch.index[:2], "target"] = np.nan
     with pytest.raises(DataValidationError, match=r"column 'target': 2 row\(s\) have no label"):
-        validate_batch(batch, schema, labeled=True)
+        validate_batch(batch, schema, labels="every_row")
 
 
 @pytest.mark.parametrize("name", ["out.csv", "nested/out.parquet"])

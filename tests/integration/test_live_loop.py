@@ -1,0 +1,181 @@
+"""The live loop on real servers: an MLServer endpoint that captures what it answers to the Redis of
+`servers up redis`, labels that arrive later, and continuous training on the captured window.
+
+The module has a ZenML config of its own (its stack's deployer captures), trains one model,
+serves it, and stops every server it started.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import redis
+import yaml
+
+from core.capture import REQUEST_ID, REQUEST_ROW
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import free_port, run_cli, servers_env
+
+pytestmark = [pytest.mark.store, pytest.mark.servers]
+
+MODEL = "live_classifier"
+STACK = "capturing"
+CAPTURES = "inference-captures"
+SHIFTED_ROWS = 1_000
+LABELED_SHARE = 5  # one row in five gets its label
+
+
+@dataclass(frozen=True)
+class Loop:
+    env: dict[str, str]
+    redis: redis.Redis
+    folder: Path
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+REGISTER_CAPTURING_STACK = """
+import sys
+from zenml.client import Client
+from zenml.enums import StackComponentType as T
+client = Client()
+local = client.get_stack("local")
+client.create_stack_component(
+    name="mlserver-capturing", flavor="mlserver", component_type=T.MODEL_DEPLOYER,
+    configuration={"capture_url": sys.argv[1], "capture_password": "{{local_redis.password}}"},
+)
+client.create_stack(name=sys.argv[2], components={
+    T.ORCHESTRATOR: local.components[T.ORCHESTRATOR][0].name,
+    T.ARTIFACT_STORE: local.components[T.ARTIFACT_STORE][0].name,
+    T.EXPERIMENT_TRACKER: local.components[T.EXPERIMENT_TRACKER][0].name,
+    T.MODEL_DEPLOYER: "mlserver-capturing",
+})
+client.activate_stack(sys.argv[2])
+"""
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
+    """Redis up, MODEL trained on `local`, then served on a stack whose deployer captures."""
+    folder = tmp_path_factory.mktemp("live-loop")
+    env = servers_env(folder, "redis")
+    ok(run_cli("servers", "up", "redis", env=env, timeout=300))
+    try:
+        credentials = json.loads((Path(env["MLOPS_SERVERS_DIR"]) / "credentials.json").read_text())
+        client = redis.Redis.from_url(
+            f"{env['LOCAL_REDIS_URL']}/0", password=credentials["redis_password"], decode_responses=True
+        )
+        ok(run_cli("--pipeline", "training", "--model-name", MODEL, env=env))
+        script = folder / "register.py"  # ZenML needs a main module with a file to load flavors
+        script.write_text(REGISTER_CAPTURING_STACK)
+        register = [sys.executable, str(script), f"{env['LOCAL_REDIS_URL']}/0", STACK]
+        ok(subprocess.run(register, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False))
+        deploy = yaml.safe_load((PROJECT_ROOT / "configs" / "deployment.yaml").read_text())
+        deploy["parameters"] = {"mlserver": {"port": free_port()}}
+        (folder / "deployment.yaml").write_text(yaml.safe_dump(deploy))
+        deployed = ["--pipeline", "deployment", "--config", str(folder / "deployment.yaml")]
+        ok(run_cli(*deployed, "--model-name", MODEL, env=env))
+        yield Loop(env, client, folder)
+    finally:
+        run_cli("deployment", "stop", "--model-name", MODEL, env=env)
+        run_cli("servers", "down", env=env, timeout=300)
+
+
+def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: Loop) -> None:
+    batch = loop.folder / "shifted.csv"
+    ok(
+        run_cli(
+            "simulate",
+            "--drift",
+            "1.5",
+            "--rows",
+            str(SHIFTED_ROWS),
+            "--seed",
+            "3",
+            "--out",
+            str(batch),
+            env=loop.env,
+        )
+    )
+    answered = loop.folder / "answered.csv"
+    ok(run_cli("predict", "--data", str(batch), "--out", str(answered), "--model-name", MODEL, env=loop.env))
+    rows = pd.read_csv(answered)
+    assert rows[REQUEST_ID].notna().all() and rows[REQUEST_ROW].is_monotonic_increasing
+
+    captured: Any = loop.redis.xrange(CAPTURES)
+    records = [json.loads(fields["record"]) for _, fields in captured]
+    assert sum(len(record["predictions"]) for record in records) == SHIFTED_ROWS
+    assert {record["request_id"] for record in records} == set(rows[REQUEST_ID])
+    first = records[0]
+    sent = rows[rows[REQUEST_ID] == first["request_id"]]
+    assert first["predictions"] == sent["prediction"].tolist()
+    assert first["inputs"]["mean radius"] == pytest.approx(sent["mean radius"].tolist())
+
+    labels = loop.folder / "labels.csv"
+    rows.iloc[::LABELED_SHARE][[REQUEST_ID, REQUEST_ROW, "target"]].to_csv(labels, index=False)
+    stored = ok(run_cli("labels", "--data", str(labels), env=loop.env)).stdout
+    assert f"{SHIFTED_ROWS // LABELED_SHARE} labels stored in '{CAPTURES}:labels'" in stored
+
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "continuous_training.yaml").read_text())
+    config["parameters"]["data"]["source"] = {
+        "kind": "captured",
+        "url": f"{loop.env['LOCAL_REDIS_URL']}/0",
+        "secret": "local_redis",
+        "idle_seconds": 0.5,
+    }
+    config_path = loop.folder / "continuous_training.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    (loop.folder / "training.yaml").write_text((PROJECT_ROOT / "configs" / "training.yaml").read_text())
+    result = ok(
+        run_cli(
+            "--pipeline",
+            "continuous-training",
+            "--config",
+            str(config_path),
+            "--model-name",
+            MODEL,
+            env=loop.env,
+        )
+    )
+
+    check = [sys.executable, "-c", LATEST_CONTINUOUS_TRAINING]
+    facts = json.loads(
+        ok(
+            subprocess.run(check, env=loop.env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+        ).stdout
+    )
+    assert facts["retrain_reason"] in ("drift", "both"), result.stdout[-2000:]
+    assert facts["labeled_rows"] == SHIFTED_ROWS // LABELED_SHARE
+    assert facts["label_coverage"] == pytest.approx(1 / LABELED_SHARE)
+    retrained = json.loads(ok(run_cli("model", "show", "--json", "--model-name", MODEL, env=loop.env)).stdout)
+    assert str(retrained["version"]) == "2" and retrained["stage"] == "production"
+    [window] = retrained["lineage"]["stream_entries"]
+    assert window["stream"] == CAPTURES and window["entries"] == len(captured)
+    assert window["first_id"] == captured[0][0] and window["last_id"] == captured[-1][0]
+    pending = loop.redis.xpending(CAPTURES, "mlops-template")
+    assert pending["pending"] == 0  # acknowledged once the run (retraining and redeploy) succeeded
+
+
+LATEST_CONTINUOUS_TRAINING = """
+import json, sys
+from zenml.client import Client
+client = Client()
+run = client.list_pipeline_runs(pipeline="continuous_training", sort_by="desc:created", size=1).items[0]
+metadata = run.run_metadata
+print(json.dumps({
+    "retrain_reason": metadata["retrain_reason"],
+    "labeled_rows": metadata["labeled_rows"],
+    "label_coverage": metadata["label_coverage"],
+}))
+"""
