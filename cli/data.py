@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from core.sources import StreamKind
 
 
 def simulate(
@@ -14,7 +17,11 @@ def simulate(
         str | None, typer.Option(help="Or append the batch to this stream, one JSON record per entry.")
     ] = None,
     stream_url: Annotated[
-        str, typer.Option(help="The stream's server: redis://:PASSWORD@HOST:PORT/DB ($VAR read when used).")
+        str,
+        typer.Option(
+            help="The stream's server: redis://:PASSWORD@HOST:PORT/DB ($VAR read when used), or Kafka's "
+            "brokers kafka://HOST:PORT[,HOST:PORT...] (the stream is then a topic)."
+        ),
     ] = "redis://127.0.0.1:6380/0",
     drift: Annotated[
         float, typer.Option(help="Shift of every feature in standard deviations: 0 clean, 1.0 drifted.")
@@ -41,12 +48,10 @@ def simulate(
         write_table(batch, out)
         typer.echo(f"{len(batch)} rows (drift {drift}{noise}, seed {seed}) written to {out}")
         return
-    from core.sources import StreamSource, describe_source
+    from core.sources import describe_source
     from stacks.streams.readers import open_stream
 
-    if not stream_url.startswith(("redis://", "rediss://")):
-        raise ConfigError(f"--stream-url '{stream_url}': must start with redis:// or rediss://")
-    source = StreamSource(kind="stream", url=stream_url, stream=str(stream))
+    source = _stream_source(str(stream), stream_url)
     writer = open_stream(source)
     try:
         first, last = writer.append(batch)
@@ -54,3 +59,21 @@ def simulate(
         writer.close()
     where = f"{describe_source(source)}: entries {first} .. {last}"
     typer.echo(f"{len(batch)} rows (drift {drift}{noise}, seed {seed}) appended to {where}")
+
+
+def _stream_source(stream: str, url: str) -> StreamKind:
+    """The stream `--stream-url` names: a Redis stream, or a Kafka topic on the brokers listed."""
+    from pydantic import ValidationError
+
+    from core.errors import ConfigError
+    from core.sources import KafkaSource, StreamSource
+
+    try:
+        if url.startswith("kafka://"):
+            return KafkaSource(kind="kafka", brokers=url.removeprefix("kafka://").rstrip("/"), topic=stream)
+        if url.startswith(("redis://", "rediss://")):
+            return StreamSource(kind="stream", url=url, stream=stream)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise ConfigError(f"--stream '{stream}': {problem['msg']}") from None
+    raise ConfigError(f"--stream-url '{url}': must start with redis://, rediss:// or kafka://")

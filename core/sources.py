@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from core.env_vars import CredentialField, expand_variables
 from core.errors import ConfigError, DataSourceError
@@ -167,7 +167,7 @@ class ConsumerGroupReading(StrictModel):
     """An entry read by this many runs, none of which succeeded, goes to the dead letter."""
     secret: str | None = None
     """A ZenML secret whose `password` (and `username`) are the account (`servers up` stores
-    `local_redis`)."""
+    `local_redis`; its Kafka broker asks for none)."""
 
 
 class StreamSource(ConsumerGroupReading):
@@ -215,6 +215,54 @@ class CapturedSource(StreamSource):
 KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
+class KafkaSource(ConsumerGroupReading):
+    """Records from a Kafka topic (Apache Kafka, Confluent, MSK, Redpanda: any broker that speaks
+    the Kafka protocol), through `confluent-kafka` (the `kafka` extra); each message's value is one
+    record as a JSON object. See `ConsumerGroupReading` for how runs share it."""
+
+    kind: Literal["kafka"]
+    brokers: str
+    """The bootstrap servers, host:port[,host:port...]."""
+    topic: str
+    """The topic to read."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """How the client talks to the brokers; SASL_* take the account from `secret`."""
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    """The SASL mechanism, for the SASL_* protocols."""
+    dead_letter: str | None = None
+    """The dead-letter topic; `<topic>.dead-letter` when not set."""
+
+    @field_validator("topic", "group", "dead_letter")
+    @classmethod
+    def _topic_name(cls, name: str | None) -> str | None:
+        if name is not None and not KAFKA_NAME.fullmatch(name):
+            raise ValueError(
+                "use letters, digits, '.', '_' and '-' only (a Kafka topic name, or part of the claims "
+                "topic's: <topic>.<group>.claims)"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _account_for_sasl(self) -> KafkaSource:
+        if self.security_protocol.startswith("SASL") and self.secret is None:
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs `secret`: a ZenML secret with the "
+                "account's username and password"
+            )
+        return self
+
+    def dead_letter_stream(self) -> str:
+        return self.dead_letter or f"{self.topic}.dead-letter"
+
+    def claims_topic(self) -> str:
+        """Where runs record which offsets each holds (Kafka keeps no per-entry pending list)."""
+        return f"{self.topic}.{self.group}.claims"
+
+
+StreamKind = StreamSource | KafkaSource
+"""The sources read through a consumer group and acknowledged after the run succeeded."""
+
+
 class ArtifactsSource(StrictModel):
     """Data frames stored as ZenML artifact versions, stacked: how continuous training hands the
     reference data plus the new batch to the training pipeline, with lineage, on any stack.
@@ -236,6 +284,7 @@ Source = Annotated[
     | HttpSource
     | DvcSource
     | StreamSource
+    | KafkaSource
     | CapturedSource
     | ArtifactsSource,
     Field(discriminator="kind"),
@@ -247,7 +296,7 @@ class DataConfig(StrictModel):
 
     source: Source
     """Where the rows come from; `kind` picks the source: demo, csv, parquet, files, sql, http,
-    dvc, stream, captured (`--data PATH` replaces it)."""
+    dvc, stream, kafka, captured (`--data PATH` replaces it)."""
     target: str | None = None
     """The label column; batch inference passes it through when the batch has it."""
 
@@ -310,6 +359,8 @@ def describe_source(source: Source) -> str:
             return f"captured requests '{stream}' on '{redact_url(url)}'"
         case StreamSource(url=url, stream=stream):
             return f"stream '{stream}' on '{redact_url(url)}'"
+        case KafkaSource(brokers=brokers, topic=topic):
+            return f"Kafka topic '{topic}' on '{brokers}'"
         case HttpSource(url=url):
             return f"URL '{redact_url(url)}'"
         case DvcSource(repo=repo, path=path, rev=rev):
@@ -343,7 +394,7 @@ def load_source(source: Source, login: Login | None = None) -> pd.DataFrame:
             frame = _read_http(source)
         case DvcSource():
             frame = read_dvc(source).frame
-        case StreamSource() | ArtifactsSource() | FilesSource():
+        case StreamSource() | KafkaSource() | ArtifactsSource() | FilesSource():
             raise ConfigError(f"{describe_source(source)}: read by the ingest step, not `load_source`")
     check_frame(frame, source)
     return frame

@@ -1,6 +1,6 @@
 """Ingest: read the configured source. Never cached, because the source may have changed."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
@@ -19,15 +19,19 @@ from core.sources import (
     Login,
     Source,
     SqlSource,
-    StreamSource,
+    StreamKind,
     check_frame,
     describe_source,
     load_source,
     read_dvc,
 )
 from steps.filesystems import filesystem_for
+from steps.locks import named_lock
 from steps.materializers import HashedDataFrameMaterializer
 from steps.names import RAW_DATA
+
+if TYPE_CHECKING:
+    from stacks.streams.captured import CapturedReader
 
 STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run read (acknowledged on success)
 
@@ -59,7 +63,7 @@ def read_source(source: Source, target: str | None = None) -> tuple[pd.DataFrame
     if isinstance(source, ArtifactsSource):
         frame, streams = _load_artifacts(source)
         return frame, ({STREAM_ENTRIES: streams} if streams else {})
-    if isinstance(source, StreamSource):
+    if isinstance(source, StreamKind):
         frame, entries = _read_stream(source, target)
         run_id = get_step_context().pipeline_run.id  # the launcher acknowledges what the run names
         log_metadata(metadata={STREAM_ENTRIES: entries}, run_id_name_or_prefix=run_id)
@@ -73,7 +77,7 @@ def read_source(source: Source, target: str | None = None) -> tuple[pd.DataFrame
 
 def login_for(source: Source) -> Login | None:
     """The account in the ZenML secret a source names (secrets live in the store, not in files)."""
-    if not isinstance(source, SqlSource | StreamSource) or source.secret is None:
+    if not isinstance(source, SqlSource | StreamKind) or source.secret is None:
         return None
     try:
         values = Client().get_secret(source.secret, allow_partial_name_match=False).secret_values
@@ -86,29 +90,34 @@ def login_for(source: Source) -> Login | None:
     return Login(username=values.get("username"), password=values.get("password"))
 
 
-def _read_stream(source: StreamSource, target: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _read_stream(source: StreamKind, target: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The batch and which entries it is; none is acknowledged here (the launcher does, on success)
-    but those the reader moved to the dead-letter stream."""
-    from stacks.streams.captured import CapturedReader  # redis-py: the `streams` extra
-    from stacks.streams.readers import open_stream
+    but those the reader moved to the dead letter. Captured requests get their labels joined."""
+    from stacks.streams.readers import open_stream  # each kind's client: its extra
 
-    reader = open_stream(source, login_for(source))
+    reader = open_stream(source, login_for(source), lock=named_lock)
     try:
         batch = reader.read()
         frame, lineage = batch.frame, batch.lineage(source)
-        if isinstance(reader, CapturedReader):
-            if target is None:
-                raise ConfigError(f"{describe_source(source)}: `data.target` names the label column to join")
-            try:
-                frame = with_labels(frame, reader.labels(label_keys(frame)), target)
-            except ValueError as error:
-                raise DataSourceError(f"{describe_source(source)}: {error}") from None
-            lineage |= {"labels": source.labels_key() if isinstance(source, CapturedSource) else None}
-            lineage |= {"labeled_rows": int(frame[target].notna().sum())}
+        if isinstance(source, CapturedSource):
+            frame = _with_labels(source, cast("CapturedReader", reader), frame, target)
+            lineage |= {"labels": source.labels_key(), "labeled_rows": int(frame[str(target)].notna().sum())}
     finally:
         reader.close()
     check_frame(frame, source)
     return frame, lineage
+
+
+def _with_labels(
+    source: CapturedSource, reader: Any, frame: pd.DataFrame, target: str | None
+) -> pd.DataFrame:
+    """The captured rows with the labels that have arrived for them, as the `target` column."""
+    if target is None:
+        raise ConfigError(f"{describe_source(source)}: `data.target` names the label column to join")
+    try:
+        return with_labels(frame, reader.labels(label_keys(frame)), target)
+    except ValueError as error:
+        raise DataSourceError(f"{describe_source(source)}: {error}") from None
 
 
 def _load_artifacts(source: ArtifactsSource) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

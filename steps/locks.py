@@ -1,4 +1,5 @@
-"""The lock of a model (`core.promotion.model_lock`) for every run that shares its ZenML store.
+"""Locks for every run that shares a ZenML store: a model's (`core.promotion.model_lock`), and
+locks by name (what a Kafka reader holds while it claims entries or acknowledges them).
 
 On this machine a file lock in the ZenML config folder (released by the kernel if its holder dies);
 when the store is a ZenML server, shared by runs on other machines, also a lease there: a tag whose
@@ -6,12 +7,14 @@ name the server's database keeps unique, so one run at a time can create it. A l
 `STALE_AFTER_SECONDS` is taken to belong to a run that died and is broken.
 """
 
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock
 from zenml.client import Client
 from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import StoreType
@@ -30,12 +33,32 @@ POLL_SECONDS = 1.0
 
 @contextmanager
 def model_lock(model_name: str) -> Iterator[None]:
-    folder = Path(GlobalConfiguration().config_directory) / "locks"
-    with promotion.model_lock(model_name, folder, WAIT_SECONDS):
+    with _shared(promotion.model_lock(model_name, _folder(), WAIT_SECONDS), f"model-lock-{model_name}"):
+        yield
+
+
+@contextmanager
+def named_lock(name: str) -> Iterator[None]:
+    """The lock called `name` (any text: its file and lease are named by its digest)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:24]
+    folder = _folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    with _shared(FileLock(folder / f"lock-{digest}.lock", timeout=WAIT_SECONDS), f"lock-{digest}"):
+        yield
+
+
+def _folder() -> Path:
+    return Path(GlobalConfiguration().config_directory) / "locks"
+
+
+@contextmanager
+def _shared(file_lock: FileLock, lease: str) -> Iterator[None]:
+    """`file_lock`, and the lease `lease` when the store is a ZenML server."""
+    with file_lock:
         if Client().zen_store.type != StoreType.REST:
             yield
             return
-        with _store_lease(f"model-lock-{model_name}"):
+        with _store_lease(lease):
             yield
 
 
@@ -51,8 +74,8 @@ def _store_lease(name: str) -> Iterator[None]:
             _break_if_stale(client, name)
         if time.monotonic() > deadline:
             raise UserFacingError(
-                f"another run has held the lock of the model for over {WAIT_SECONDS} s (ZenML tag "
-                f"'{name}'); if no run holds it, delete it: `zenml tag delete {name}`"
+                f"another run has held a lock for over {WAIT_SECONDS} s (ZenML tag '{name}'); if no run "
+                f"holds it, delete it: `zenml tag delete {name}`"
             )
         time.sleep(POLL_SECONDS)
     try:

@@ -109,6 +109,10 @@ class RedisServerConfig(ServerConfig):
     scheme = "redis"
 
 
+class KafkaServerConfig(ServerConfig):
+    scheme = "kafka"
+
+
 class ServersConfig(StrictModel):
     run_folder: Path
     startup_timeout_seconds: float
@@ -122,6 +126,7 @@ class ServersConfig(StrictModel):
     postgres: PostgresServerConfig
     mysql: MySQLServerConfig
     redis: RedisServerConfig
+    kafka: KafkaServerConfig
 
 
 def load_servers_config(path: Path = DEFAULT_CONFIG) -> ServersConfig:

@@ -21,6 +21,7 @@ from stacks.servers.base import Server
 from stacks.servers.config import ServersConfig
 from stacks.servers.credentials import Credentials, load_or_create_credentials, store_secrets
 from stacks.servers.gcs import GCSServer
+from stacks.servers.kafka import KafkaServer
 from stacks.servers.mlflow import MLflowServer
 from stacks.servers.mysql import MySQLServer
 from stacks.servers.postgres import PostgresServer
@@ -36,6 +37,7 @@ SERVERS: tuple[type[Server], ...] = (
     PostgresServer,
     MySQLServer,
     RedisServer,
+    KafkaServer,
     GCSServer,
     AzureServer,
     MLflowServer,

@@ -1,45 +1,72 @@
-"""What every stream source does, so a Kafka adapter (consumer group, commit after success) could
-sit beside the Redis Streams one."""
+"""What every stream source does (Redis Streams, Kafka): read as a consumer of its own, acknowledge
+after the run succeeded, move what cannot be read to the dead letter."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
 
-from core.sources import StreamSource
+from core.sources import KafkaSource, StreamKind
+
+NamedLock = Callable[[str], AbstractContextManager[object]]
+"""A lock by name shared by every run that reads a stream (`steps.locks.named_lock`): what makes a
+Kafka reader's claims atomic between runs."""
+
+
+def unshared(name: str) -> AbstractContextManager[object]:
+    """No lock: for a process that only appends, or the only reader of its stream."""
+    return nullcontext()
+
+
+def new_consumer(prefix: str) -> str:
+    """A consumer name of a run's own (PREFIX-HOST-PID-RANDOM): two runs never share one."""
+    return f"{prefix}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """An entry moved to the dead-letter stream (and acknowledged in the group) instead of read."""
+    """An entry moved to the dead letter (and settled in the group) instead of read; its id is the
+    stream's (Redis) or PARTITION@OFFSET (Kafka)."""
 
     entry_id: str
     reason: str
 
 
-@dataclass(frozen=True)
-class StreamBatch:
+def named(dead: tuple[DeadLetter, ...] | list[DeadLetter]) -> str:
+    """The moved entries, each with its reason, for an error or a summary."""
+    return "; ".join(f"{letter.entry_id}: {letter.reason}" for letter in dead)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamBatch(ABC):
     """Records read by one run as one consumer, and which entries they were."""
 
     frame: pd.DataFrame
     consumer: str  # holds exactly these entries until the run is acknowledged
-    first_id: str
-    last_id: str
     entries: int
     redelivered: int  # taken over from a run that did not succeed
     dead_lettered: tuple[DeadLetter, ...] = ()
 
-    def lineage(self, source: StreamSource) -> dict[str, object]:
+    @abstractmethod
+    def span(self) -> dict[str, object]:
+        """Which entries they were, in the stream's own terms (ids, or partitions and offsets)."""
+
+    def lineage(self, source: StreamKind) -> dict[str, object]:
         """What the run records: which entries of which stream it read, for which group, and which
         it moved to the dead letter, and why."""
+        where = {"topic": source.topic} if isinstance(source, KafkaSource) else {"stream": source.stream}
         return {
-            "stream": source.stream,
+            **where,
             "group": source.group,
             "consumer": self.consumer,
-            "first_id": self.first_id,
-            "last_id": self.last_id,
+            **self.span(),
             "entries": self.entries,
             "redelivered": self.redelivered,
             "dead_letter": source.dead_letter_stream(),

@@ -11,11 +11,9 @@ stream with its reason, so that it never stops the entries behind it.
 from __future__ import annotations
 
 import math
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -24,7 +22,7 @@ import redis
 from core.env_vars import expand_variables
 from core.errors import DataSourceError
 from core.sources import Login, StreamSource, describe_source
-from stacks.streams.base import DeadLetter, StreamBatch, StreamReader
+from stacks.streams.base import DeadLetter, StreamBatch, StreamReader, named, new_consumer
 from stacks.streams.records import UnreadableRecord, parse_record
 
 READ_CHUNK = 1_000  # entries per XREADGROUP, XAUTOCLAIM, XPENDING call
@@ -32,20 +30,29 @@ READ_CHUNK = 1_000  # entries per XREADGROUP, XAUTOCLAIM, XPENDING call
 Entry = tuple[str, dict[str, str]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class RedisBatch(StreamBatch):
+    """A batch of entries named by their ids."""
+
+    first_id: str
+    last_id: str
+
+    def span(self) -> dict[str, object]:
+        return {"first_id": self.first_id, "last_id": self.last_id}
+
+
 class RedisStreamReader(StreamReader):
     def __init__(self, source: StreamSource, login: Login | None, consumer: str | None = None) -> None:
         self.source = source
         self.label = describe_source(source)
-        self.consumer = consumer or (
-            f"{source.consumer}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        )
+        self.consumer = consumer or new_consumer(source.consumer)
         url = expand_variables(source.url, f"{self.label}: `url`")
         options: dict[str, Any] = {"socket_timeout": source.idle_seconds + 10, "decode_responses": True}
         if login is not None:
             options |= {"username": login.username, "password": login.password}
         self.client = redis.Redis.from_url(url, **options)
 
-    def read(self) -> StreamBatch:
+    def read(self) -> RedisBatch:
         source = self.source
         with redis_errors(f"{self.label}: cannot read"):
             if not self.client.exists(source.stream):
@@ -72,9 +79,9 @@ class RedisStreamReader(StreamReader):
         if not records:
             raise DataSourceError(
                 f"{self.label}: all {len(entries)} entries read were moved to the dead-letter stream "
-                f"'{source.dead_letter_stream()}': {_named(dead)}"
+                f"'{source.dead_letter_stream()}': {named(dead)}"
             )
-        return StreamBatch(
+        return RedisBatch(
             frame=pd.DataFrame.from_records([row for _, rows in records for row in rows]),
             consumer=self.consumer,
             first_id=records[0][0],
@@ -210,11 +217,6 @@ class RedisStreamReader(StreamReader):
             transaction.xadd(self.source.dead_letter_stream(), fields)  # type: ignore[arg-type]
         transaction.xack(self.source.stream, self.source.group, *[letter.entry_id for letter in dead])
         transaction.execute()
-
-
-def _named(dead: list[DeadLetter]) -> str:
-    """The moved entries, each with its reason, for an error or a summary."""
-    return "; ".join(f"{letter.entry_id}: {letter.reason}" for letter in dead)
 
 
 @contextmanager

@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-SCHEMES = {"postgres": "postgresql", "mysql": "mysql", "redis": "redis"}  # the others: http
+SCHEMES = {"postgres": "postgresql", "mysql": "mysql", "redis": "redis", "kafka": "kafka"}  # others: http
 
 
 def servers_env(root: Path, *servers: str) -> dict[str, str]:

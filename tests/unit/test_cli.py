@@ -138,7 +138,7 @@ def test_a_bad_config_is_refused_before_zenml_or_scikit_learn_loads(tmp_path: Pa
         (("simulate",), "error: simulate: give one of --out PATH or --stream NAME"),
         (
             ("simulate", "--stream", "events", "--stream-url", "http://127.0.0.1:1"),
-            "error: --stream-url 'http://127.0.0.1:1': must start with redis:// or rediss://",
+            "error: --stream-url 'http://127.0.0.1:1': must start with redis://, rediss:// or kafka://",
         ),
     ],
     ids=[
