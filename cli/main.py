@@ -164,6 +164,10 @@ def run(
         from pipelines.execution import prepare_stack
 
         active = prepare_stack(stack)
+    if config is None and data is None:  # the stack may read its own data (local-servers: captures)
+        from pipelines.run_config import with_stack_parameters
+
+        run_configs = {s: with_stack_parameters(c, active.name, s) for s, c in run_configs.items()}
     for stage, run_config in run_configs.items():
         if stage == "training":
             from pipelines.training import run_training

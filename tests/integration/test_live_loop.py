@@ -1,8 +1,11 @@
 """The live loop on real servers: an MLServer endpoint that captures what it answers to the Redis of
-`servers up redis`, labels that arrive later, and continuous training on the captured window.
+`servers up redis`, labels that arrive later, and continuous training on the captured window with
+no `--data`, as on the `local-servers` stack.
 
-The module has a ZenML config of its own (its stack's deployer captures), trains one model,
-serves it, and stops every server it started.
+The module has a ZenML config of its own, trains one model and serves it on a stack named
+`local-servers` (so its overlay applies) whose deployer captures as the real one's does; the real one
+also runs its artifacts and MLflow on servers this module does not need. It stops every server it
+started.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import redis
+import requests
 import yaml
 
 from core.capture import REQUEST_ID, REQUEST_ROW
@@ -27,7 +32,7 @@ from tests.integration.conftest import free_port, run_cli, servers_env
 pytestmark = [pytest.mark.store, pytest.mark.servers]
 
 MODEL = "live_classifier"
-STACK = "capturing"
+STACK = "local-servers"  # configs/overlays/local-servers.yaml: continuous training reads captures
 CAPTURES = "inference-captures"
 SHIFTED_ROWS = 1_000
 LABELED_SHARE = 5  # one row in five gets its label
@@ -127,27 +132,8 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     stored = ok(run_cli("labels", "--data", str(labels), env=loop.env)).stdout
     assert f"{SHIFTED_ROWS // LABELED_SHARE} labels stored in '{CAPTURES}:labels'" in stored
 
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "continuous_training.yaml").read_text())
-    config["parameters"]["data"]["source"] = {
-        "kind": "captured",
-        "url": f"{loop.env['LOCAL_REDIS_URL']}/0",
-        "secret": "local_redis",
-        "idle_seconds": 0.5,
-    }
-    config_path = loop.folder / "continuous_training.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    (loop.folder / "training.yaml").write_text((PROJECT_ROOT / "configs" / "training.yaml").read_text())
-    result = ok(
-        run_cli(
-            "--pipeline",
-            "continuous-training",
-            "--config",
-            str(config_path),
-            "--model-name",
-            MODEL,
-            env=loop.env,
-        )
-    )
+    loop.redis.xadd(CAPTURES, {"record": '{"request_id": "poisoned"}'})  # no inputs, no answers
+    result = ok(run_cli("--pipeline", "continuous-training", "--model-name", MODEL, env=loop.env))
 
     check = [sys.executable, "-c", LATEST_CONTINUOUS_TRAINING]
     facts = json.loads(
@@ -158,13 +144,44 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     assert facts["retrain_reason"] in ("drift", "both"), result.stdout[-2000:]
     assert facts["labeled_rows"] == SHIFTED_ROWS // LABELED_SHARE
     assert facts["label_coverage"] == pytest.approx(1 / LABELED_SHARE)
+    [letter] = facts["dead_lettered"]
+    assert "not a capture" in letter["reason"]
     retrained = json.loads(ok(run_cli("model", "show", "--json", "--model-name", MODEL, env=loop.env)).stdout)
     assert str(retrained["version"]) == "2" and retrained["stage"] == "production"
     [window] = retrained["lineage"]["stream_entries"]
-    assert window["stream"] == CAPTURES and window["entries"] == len(captured)
+    assert window["stream"] == CAPTURES and window["entries"] == len(captured)  # the poisoned one aside
     assert window["first_id"] == captured[0][0] and window["last_id"] == captured[-1][0]
     pending = loop.redis.xpending(CAPTURES, "mlops-template")
     assert pending["pending"] == 0  # acknowledged once the run (retraining and redeploy) succeeded
+    moved: Any = loop.redis.xrange(f"{CAPTURES}:dead-letter")
+    assert [fields["reason"] for _, fields in moved] == [letter["reason"]]
+
+
+def test_with_the_stream_down_the_endpoint_answers_and_counts_what_it_did_not_capture(loop: Loop) -> None:
+    ok(run_cli("servers", "down", env=loop.env, timeout=300))
+    batch = loop.folder / "while-down.csv"
+    ok(run_cli("simulate", "--rows", "20", "--unlabeled", "--out", str(batch), env=loop.env))
+
+    answered = loop.folder / "answered-while-down.csv"
+    ok(run_cli("predict", "--data", str(batch), "--out", str(answered), "--model-name", MODEL, env=loop.env))
+
+    assert pd.read_csv(answered)["prediction"].notna().sum() == 20
+    dropped = 0.0
+    for _ in range(20):  # the writer gives up on the stream within its socket timeouts
+        dropped = capture_counter(loop, "model_capture_dropped_requests_total", 'reason="stream_down"')
+        if dropped >= 1:
+            break
+        time.sleep(0.5)
+    assert dropped == 1  # one request of 20 rows, not captured and counted
+
+
+def capture_counter(loop: Loop, name: str, label: str) -> float:
+    """A counter of the served model's capture, read from MLServer's metrics endpoint."""
+    [settings] = Path(loop.env["ZENML_CONFIG_PATH"]).glob(f"**/repositories/{MODEL}/settings.json")
+    port = json.loads(settings.read_text())["metrics_port"]
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    lines = [line for line in text.splitlines() if line.startswith(name) and label in line]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
 
 LATEST_CONTINUOUS_TRAINING = """
@@ -177,5 +194,6 @@ print(json.dumps({
     "retrain_reason": metadata["retrain_reason"],
     "labeled_rows": metadata["labeled_rows"],
     "label_coverage": metadata["label_coverage"],
+    "dead_lettered": metadata["stream_entries"]["dead_lettered"],
 }))
 """

@@ -237,3 +237,47 @@ def test_spark_scoring_needs_files_once_data_is_applied(tmp_path: Path) -> None:
     ):
         with_overrides(config)
     assert with_overrides(config, data=str(tmp_path)).parameters.data.source.kind == "files"
+
+
+def test_local_servers_continuous_training_reads_the_captured_traffic_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.sources import CapturedSource
+    from pipelines.run_config import load_pipeline_config, with_stack_parameters
+
+    monkeypatch.setenv("LOCAL_REDIS_URL", "redis://127.0.0.1:6999")
+    shipped = load_pipeline_config(
+        "continuous-training", PROJECT_ROOT / "configs" / "continuous_training.yaml"
+    )
+
+    on_servers = with_stack_parameters(shipped, "local-servers", "continuous-training")
+    on_local = with_stack_parameters(shipped, "local", "continuous-training")
+    training = load_pipeline_config("training", TRAINING_YAML)
+
+    source = on_servers.parameters.data.source
+    assert isinstance(source, CapturedSource)
+    assert (source.url, source.secret, source.stream) == (
+        "redis://127.0.0.1:6999/0",
+        "local_redis",
+        "inference-captures",
+    )
+    assert on_servers.parameters.data.target == shipped.parameters.data.target
+    assert on_servers.parameters.drift == shipped.parameters.drift
+    assert on_local == shipped
+    assert with_stack_parameters(training, "local-servers", "training") == training
+
+
+def test_a_stack_overlay_with_a_bad_parameter_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.run_config import load_pipeline_config, with_stack_parameters
+
+    (tmp_path / "mine.yaml").write_text(
+        "parameters:\n  continuous_training:\n    data:\n      source: {kind: captured, url: http://x}\n"
+    )
+    shipped = load_pipeline_config(
+        "continuous-training", PROJECT_ROOT / "configs" / "continuous_training.yaml"
+    )
+
+    with pytest.raises(ConfigError, match=r"mine.yaml over .*parameters.data.source.*url"):
+        with_stack_parameters(shipped, "mine", "continuous-training", tmp_path)
