@@ -432,6 +432,7 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
             "Model quality on the last labeled batch",
             "Quality dropped",
             "Prediction drift score",
+            "Label coverage of the last checked batch",
         ):
             assert any(title in panel for panel in answered), answered
     finally:
