@@ -42,16 +42,16 @@ def labels(
         for request, row, value in zip(rows[REQUEST_ID], positions, rows[column], strict=True)
     }
     from stacks.deployers import active_model_deployer, captured_traffic
-    from stacks.streams.captured import CapturedReader
+    from stacks.streams.readers import open_stream
 
     source, login = captured_traffic(active_model_deployer())
-    store = CapturedReader(source, login)
+    store = open_stream(source, login)
     try:
-        added = store.add_labels(keyed)
+        store.add_labels(keyed)
     finally:
         store.close()
     typer.echo(
-        f"{len(keyed)} labels stored in '{source.labels_key()}' ({added} new, {len(keyed) - added} replaced)"
+        f"{len(keyed)} labels stored in '{source.labels_key()}' (a row's later label replaces its earlier)"
     )
 
 

@@ -186,30 +186,55 @@ class StreamSource(ConsumerGroupReading):
 
     @field_validator("url")
     @classmethod
-    def _redis_only(cls, url: str) -> str:
-        if not url.startswith(("redis://", "rediss://")):
-            raise ValueError("must start with redis:// or rediss:// (Redis Streams)")
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(cls.url_schemes()):
+            raise ValueError(f"must start with {' or '.join(cls.url_schemes())}")
         return url
+
+    @classmethod
+    def url_schemes(cls) -> tuple[str, ...]:
+        return ("redis://", "rediss://")
 
     def dead_letter_stream(self) -> str:
         return self.dead_letter or f"{self.stream}:dead-letter"
 
 
 class CapturedSource(StreamSource):
-    """What the endpoint answered: the requests it captured to a Redis stream (`capture_url` of the
-    stack's MLServer deployer), read as a window through a consumer group like any stream, one row
-    per request row, joined with the labels that have arrived for them (a hash keyed by
-    `<request id>/<row>`, filled by `python run.py labels`). Rows without a label yet feed the drift
-    check; labeled ones also the quality check and retraining."""
+    """What the endpoint answered: the requests it captured (`capture_url` of the stack's MLServer
+    deployer) to a Redis stream or a Kafka topic (`kafka://HOST:PORT[,HOST:PORT]`), read as a
+    window through a consumer group like any stream, one row per request row, joined with the labels
+    that have arrived for them (keyed by `<request id>/<row>`, stored by `python run.py labels` in a
+    Redis hash or a Kafka topic). Rows without a label yet feed the drift check; labeled ones also
+    the quality check and retraining."""
 
     kind: Literal["captured"]  # type: ignore[assignment]
     stream: str = "inference-captures"
-    """The stream the endpoint captures to (the deployer's `capture_stream`)."""
+    """The stream or topic the endpoint captures to (the deployer's `capture_stream`)."""
     labels: str | None = None
-    """The hash of labels by request; `<stream>:labels` when not set."""
+    """Where labels are kept by request: `<stream>:labels` (a Redis hash) or `<stream>.labels` (a
+    Kafka topic) when not set."""
+
+    @classmethod
+    def url_schemes(cls) -> tuple[str, ...]:
+        return ("redis://", "rediss://", "kafka://")
+
+    @property
+    def on_kafka(self) -> bool:
+        return self.url.startswith("kafka://")
 
     def labels_key(self) -> str:
-        return self.labels or f"{self.stream}:labels"
+        return self.labels or f"{self.stream}{'.' if self.on_kafka else ':'}labels"
+
+    def dead_letter_stream(self) -> str:
+        return self.dead_letter or f"{self.stream}{'.' if self.on_kafka else ':'}dead-letter"
+
+    def as_kafka(self) -> KafkaSource:
+        """The topic of captures as a Kafka source, read as any Kafka source is."""
+        shared = self.model_dump(include=set(ConsumerGroupReading.model_fields))
+        brokers = self.url.removeprefix("kafka://").rstrip("/")
+        return KafkaSource(
+            kind="kafka", brokers=brokers, topic=self.stream, dead_letter=self.dead_letter_stream(), **shared
+        )
 
 
 KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")

@@ -32,6 +32,7 @@ from steps.names import RAW_DATA
 
 if TYPE_CHECKING:
     from stacks.streams.captured import CapturedReader
+    from stacks.streams.captured_kafka import CapturedKafkaReader
 
 STREAM_ENTRIES = "stream_entries"  # run metadata: which stream entries the run read (acknowledged on success)
 
@@ -100,7 +101,7 @@ def _read_stream(source: StreamKind, target: str | None) -> tuple[pd.DataFrame, 
         batch = reader.read()
         frame, lineage = batch.frame, batch.lineage(source)
         if isinstance(source, CapturedSource):
-            frame = _with_labels(source, cast("CapturedReader", reader), frame, target)
+            frame = _with_labels(source, cast("CapturedReader | CapturedKafkaReader", reader), frame, target)
             lineage |= {"labels": source.labels_key(), "labeled_rows": int(frame[str(target)].notna().sum())}
     finally:
         reader.close()

@@ -3,8 +3,9 @@
 A request only puts what it saw and answered in a bounded queue and never waits: when the queue is
 full (the stream is slow or down), the capture is dropped and counted. A thread takes captures
 from the queue, turns them into records (`capture_records.py`, a copy of `core/capture.py`) and
-appends them to a Redis stream in batches, trimmed to about `max_entries`. What was written and
-what was dropped, and why, are Prometheus counters on MLServer's metrics endpoint.
+sends them in batches to a Redis stream (trimmed to about `max_entries`) or a Kafka topic, by the
+URL's scheme. What was written and what was dropped, and why, are Prometheus counters on MLServer's
+metrics endpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SETTINGS_FILE = "capture.json"
 PASSWORD_FILE = ".capture-password"  # owner-only, beside the settings
 WRITE_BATCH = 500  # captures per round trip to the stream
 RETRY_SECONDS = 1.0  # wait after the stream failed, before the next batch
+DELIVERY_SECONDS = 10.0  # a Kafka message not delivered by then is counted as not captured
 
 CAPTURED_METRIC = "model_captured_requests"
 DROPPED_METRIC = "model_capture_dropped_requests"
@@ -68,17 +70,13 @@ class CaptureWriter:
     """Captures of one model's requests, written by a thread of their own."""
 
     def __init__(self, settings: CaptureSettings, model: str) -> None:
-        import redis
-
         self.settings = settings
         self.model = model
         self._queue: queue.Queue[tuple[str, str | None, dict[str, np.ndarray], np.ndarray, float]] = (
             queue.Queue(maxsize=settings.buffer)
         )
-        account = {"password": settings.password} if settings.password else {}
-        self._client = redis.Redis.from_url(
-            settings.url, socket_timeout=5, socket_connect_timeout=2, **account
-        )
+        sink = _KafkaSink if settings.url.startswith("kafka://") else _RedisSink
+        self._sink = sink(settings, model)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._write_forever, name="capture-writer", daemon=True)
         self._thread.start()
@@ -98,7 +96,7 @@ class CaptureWriter:
         """Write what is queued (within `timeout`), then stop."""
         self._stopping.set()
         self._thread.join(timeout)
-        self._client.close()
+        self._sink.close(timeout)
 
     def _write_forever(self) -> None:
         while not (self._stopping.is_set() and self._queue.empty()):
@@ -119,26 +117,113 @@ class CaptureWriter:
         return batch
 
     def _write(self, batch: list[tuple[str, str | None, dict[str, np.ndarray], np.ndarray, float]]) -> None:
+        records = [
+            json.dumps(
+                capture_record(
+                    request_id, version, {n: _plain(v) for n, v in inputs.items()}, _plain(answers), at
+                )
+            )
+            for request_id, version, inputs, answers, at in batch
+        ]
+        if not self._sink.send(records):
+            self._stopping.wait(RETRY_SECONDS)
+
+
+class _RedisSink:
+    """Appends to a Redis stream, trimmed to about `max_entries`; a batch is written or not at all."""
+
+    def __init__(self, settings: CaptureSettings, model: str) -> None:
+        import redis
+
+        self.settings = settings
+        self.model = model
+        account = {"password": settings.password} if settings.password else {}
+        self._client = redis.Redis.from_url(
+            settings.url, socket_timeout=5, socket_connect_timeout=2, **account
+        )
+
+    def send(self, records: list[str]) -> bool:
+        """Write the records; whether the stream took them (the ones it did not are counted)."""
         import redis
 
         pipe = self._client.pipeline(transaction=False)
-        for request_id, version, inputs, predictions, at in batch:
-            record = capture_record(
-                request_id, version, {n: _plain(v) for n, v in inputs.items()}, _plain(predictions), at
-            )
+        for record in records:
             pipe.xadd(
-                self.settings.stream,
-                {"record": json.dumps(record)},
-                maxlen=self.settings.max_entries,
-                approximate=True,
+                self.settings.stream, {"record": record}, maxlen=self.settings.max_entries, approximate=True
             )
         try:
             pipe.execute()
         except redis.RedisError:
-            DROPPED.labels(model=self.model, reason="stream_down").inc(len(batch))
-            self._stopping.wait(RETRY_SECONDS)
-            return
-        CAPTURED.labels(model=self.model).inc(len(batch))
+            DROPPED.labels(model=self.model, reason="stream_down").inc(len(records))
+            return False
+        CAPTURED.labels(model=self.model).inc(len(records))
+        return True
+
+    def close(self, timeout: float) -> None:
+        self._client.close()
+
+
+class _KafkaSink:
+    """Produces to a Kafka topic (made on first use); the client delivers in the background, and a
+    message it could not deliver within `DELIVERY_SECONDS` is counted as not captured."""
+
+    def __init__(self, settings: CaptureSettings, model: str) -> None:
+        from confluent_kafka import Producer
+
+        self.settings = settings
+        self.model = model
+        brokers = settings.url.removeprefix("kafka://").rstrip("/")
+        client = {"bootstrap.servers": brokers, "logger": _QuietLog()}
+        self._make_topic(client)
+        self._producer = Producer(
+            client
+            | {
+                "message.timeout.ms": int(DELIVERY_SECONDS * 1000),
+                "queue.buffering.max.messages": settings.buffer,
+                "linger.ms": 20,
+            }
+        )
+
+    def send(self, records: list[str]) -> bool:
+        """Hand the records to the client; False if its own queue is full (those are counted)."""
+        for index, record in enumerate(records):
+            try:
+                self._producer.produce(self.settings.stream, record, on_delivery=self._delivered)
+            except BufferError:
+                DROPPED.labels(model=self.model, reason="stream_down").inc(len(records) - index)
+                self._producer.poll(0)
+                return False
+        self._producer.poll(0)  # serves the delivery reports
+        return True
+
+    def close(self, timeout: float) -> None:
+        self._producer.flush(timeout)
+
+    def _delivered(self, error: Any, message: Any) -> None:
+        if error is None:
+            CAPTURED.labels(model=self.model).inc()
+        else:
+            DROPPED.labels(model=self.model, reason="stream_down").inc()
+
+    def _make_topic(self, client: dict[str, Any]) -> None:
+        """The topic, if the brokers do not have it yet (one partition: make your own for more)."""
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+        admin = AdminClient(client)
+        try:
+            if self.settings.stream not in admin.list_topics(timeout=5).topics:
+                new = NewTopic(self.settings.stream, num_partitions=1, replication_factor=-1)
+                admin.create_topics([new], request_timeout=5)[self.settings.stream].result()
+        except KafkaException:
+            pass  # down or made meanwhile: the deliveries tell, and are counted
+
+
+class _QuietLog:
+    """librdkafka's log off MLServer's: a broker that is down is counted, not logged every 50 ms."""
+
+    def log(self, level: int, message: str, *args: object) -> None:
+        return None
 
 
 def _plain(values: np.ndarray) -> list[Any]:

@@ -58,11 +58,10 @@ class MLServerModelDeployer(BaseModelDeployer):
     def serving_python(self, model_requirements: list[str]) -> Path:
         """The interpreter of the serving environment with the model's packages (and the capture
         stream's client when capture is on), created on first use."""
-        capturing = self.config.capture_url is not None
         return environment.ensure_serving_env(
             environment.default_env_root(),
             self.config.serving_env_timeout_seconds,
-            environment.serving_requirements(model_requirements, capturing),
+            environment.serving_requirements(model_requirements, self.config.capture_url),
         )
 
     @staticmethod

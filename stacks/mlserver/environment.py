@@ -23,14 +23,14 @@ from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_en
 
 MLSERVER_VERSION = "1.7.1"
 LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
-CAPTURE_CLIENT = "redis>=5"  # what `capture.py` writes to the stream with
+CAPTURE_CLIENTS = {"kafka://": "confluent-kafka>=2.6", "redis://": "redis>=5", "rediss://": "redis>=5"}
 
 
-def serving_requirements(model_requirements: list[str], capturing: bool = False) -> list[str]:
+def serving_requirements(model_requirements: list[str], capture_url: str | None = None) -> list[str]:
     """MLServer, the exact versions of the libraries that pickle and compile models here, the
     model's own packages (which win over these where both name one), httptools, which uvicorn
-    then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py), and the Redis
-    client when requests are captured."""
+    then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py), and the client of
+    the stream requests are captured to, if they are."""
     import httptools
     import joblib
     import numpy
@@ -48,10 +48,18 @@ def serving_requirements(model_requirements: list[str], capturing: bool = False)
         # parallel inference workers call at start: they die at once and no model loads.
         "uvloop<0.22",
         f"httptools=={httptools.__version__}",
-        *([CAPTURE_CLIENT] if capturing else []),
+        *([capture_client(capture_url)] if capture_url else []),
     ]
     own = {_name(requirement) for requirement in model_requirements}
     return [requirement for requirement in base if _name(requirement) not in own] + sorted(model_requirements)
+
+
+def capture_client(capture_url: str) -> str:
+    """The client `capture.py` writes captures with, by the capture URL's scheme."""
+    for scheme, client in CAPTURE_CLIENTS.items():
+        if capture_url.startswith(scheme):
+            return client
+    raise DeploymentError(f"capture_url '{capture_url}': use redis://, rediss:// or kafka://")
 
 
 def _name(requirement: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from zenml.model_deployers.base_model_deployer import BaseModelDeployerConfig, BaseModelDeployerFlavor
 from zenml.utils.secret_utils import SecretField
 
@@ -26,13 +26,15 @@ class MLServerModelDeployerConfig(BaseModelDeployerConfig):
     )
     capture_url: str | None = Field(
         default=None,
-        description="Capture every answered request to this Redis server (redis://HOST:PORT/DB); "
-        "none: capture is off.",
+        description="Capture every answered request to this Redis server (redis://HOST:PORT/DB) or "
+        "Kafka cluster (kafka://HOST:PORT[,HOST:PORT]); none: capture is off.",
     )
     capture_password: str | None = SecretField(
         default=None, description="The capture server's password, as a secret reference {{secret.key}}."
     )
-    capture_stream: str = Field(default="inference-captures", description="The stream captures go to.")
+    capture_stream: str = Field(
+        default="inference-captures", description="The stream (or Kafka topic) captures go to."
+    )
     capture_rate: float = Field(
         default=1.0, gt=0, le=1, description="Share of requests captured (sampled at random)."
     )
@@ -44,6 +46,13 @@ class MLServerModelDeployerConfig(BaseModelDeployerConfig):
     capture_max_entries: int = Field(
         default=1_000_000, gt=0, description="The stream is trimmed to about this many captures."
     )
+
+    @field_validator("capture_url")
+    @classmethod
+    def _capture_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "kafka://")):
+            raise ValueError("must start with redis://, rediss:// or kafka://")
+        return url
 
     def capture_settings(self) -> dict[str, object] | None:
         """What the runtime captures to (`stacks/mlserver/capture.py`), or None: capture is off."""

@@ -1,5 +1,5 @@
-"""The endpoint's captured requests (`stacks/mlserver/capture.py` writes them) read back as rows,
-and the labels that arrive later for them.
+"""The endpoint's captured requests in Redis (`stacks/mlserver/capture.py` writes them) read back
+as rows, and the labels that arrive later for them (`captured_kafka.py`: the same on Kafka).
 
 Captures are read like any Redis stream (a consumer per run, acknowledged after the run succeeded,
 a capture that cannot become rows moved to the dead letter); labels live in a hash keyed by
@@ -13,9 +13,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from core.capture import UnusableCapture, captured_rows
 from core.sources import CapturedSource
-from stacks.streams.records import UnreadableRecord, parse_record
+from stacks.streams.records import capture_rows, parse_record
 from stacks.streams.redis_streams import RedisStreamReader, redis_errors
 
 LOOKUP_CHUNK = 10_000  # keys per HMGET / HSET
@@ -25,10 +24,7 @@ class CapturedReader(RedisStreamReader):
     source: CapturedSource
 
     def _rows(self, raw: str) -> list[dict[str, Any]]:
-        try:
-            return captured_rows([parse_record(raw)])
-        except UnusableCapture as error:
-            raise UnreadableRecord(str(error)) from None
+        return capture_rows(parse_record(raw))
 
     def labels(self, keys: Sequence[str]) -> list[Any]:
         """The label of each key, or None where none has arrived yet."""
@@ -40,12 +36,10 @@ class CapturedReader(RedisStreamReader):
                 found += [None if value is None else json.loads(value) for value in values]
         return found
 
-    def add_labels(self, labels: dict[str, Any]) -> int:
-        """Store labels by key (a later label for a key replaces the earlier); how many were new."""
-        added = 0
+    def add_labels(self, labels: dict[str, Any]) -> None:
+        """Store labels by key (a later label for a key replaces the earlier)."""
         items = list(labels.items())
         with redis_errors(f"{self.label}: cannot write labels '{self.source.labels_key()}'"):
             for start in range(0, len(items), LOOKUP_CHUNK):
                 chunk: dict[Any, str] = {k: json.dumps(v) for k, v in items[start : start + LOOKUP_CHUNK]}
-                added += int(self.client.hset(self.source.labels_key(), mapping=chunk))
-        return added
+                self.client.hset(self.source.labels_key(), mapping=chunk)

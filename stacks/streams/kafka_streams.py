@@ -124,7 +124,7 @@ class KafkaStreamReader(StreamReader):
 
     def read(self) -> KafkaBatch:
         source = self.source
-        with self.lock(source.claims_topic()), _kafka_errors(f"{self.label}: cannot read"):
+        with self.lock(source.claims_topic()), kafka_errors(f"{self.label}: cannot read"):
             partitions = self._partitions(source.topic)
             if partitions is None:
                 raise DataSourceError(f"{self.label}: no such topic; check the source's `topic`")
@@ -149,7 +149,7 @@ class KafkaStreamReader(StreamReader):
                 f"'{source.dead_letter_stream()}': {named(dead)}"
             )
         return KafkaBatch(
-            frame=pd.DataFrame.from_records([record for _, record in records]),
+            frame=pd.DataFrame.from_records([row for _, rows in records for row in rows]),
             consumer=self.consumer,
             ranges=_ranges([read for read, _ in records]),
             entries=len(records),
@@ -159,7 +159,7 @@ class KafkaStreamReader(StreamReader):
 
     def acknowledge(self) -> int:
         source = self.source
-        with self.lock(source.claims_topic()), _kafka_errors(f"{self.label}: cannot acknowledge"):
+        with self.lock(source.claims_topic()), kafka_errors(f"{self.label}: cannot acknowledge"):
             claims = self._claims()
             held = sum(segment.size for segment in claims.held_by(self.consumer))
             done = done_record(self.consumer, time.time())
@@ -171,7 +171,7 @@ class KafkaStreamReader(StreamReader):
             return held
 
     def append(self, frame: pd.DataFrame) -> tuple[str, str]:
-        with _kafka_errors(f"{self.label}: cannot write"):
+        with kafka_errors(f"{self.label}: cannot write"):
             if self._partitions(self.source.topic) is None:
                 self._create(self.source.topic, partitions=-1)  # as many as the brokers' default
             records = frame.to_json(orient="records", lines=True).splitlines()
@@ -187,13 +187,13 @@ class KafkaStreamReader(StreamReader):
     @cached_property
     def _group(self) -> Consumer:
         """The source's group: what reads the topic, and whose offsets say what is done."""
-        return self._clients.enter_context(Consumer(self.settings | _consumer_settings(self.source.group)))
+        return self._clients.enter_context(Consumer(self.settings | consumer_settings(self.source.group)))
 
     @cached_property
     def _claims_reader(self) -> Consumer:
         """Reads the claims log; its own group's offset is where the next read of the log starts."""
         group = f"{self.source.group}.claims"
-        return self._clients.enter_context(Consumer(self.settings | _consumer_settings(group)))
+        return self._clients.enter_context(Consumer(self.settings | consumer_settings(group)))
 
     @cached_property
     def _producer(self) -> Producer:
@@ -243,7 +243,9 @@ class KafkaStreamReader(StreamReader):
         [committed] = self._claims_reader.committed([TopicPartition(topic, 0)], timeout=BROKER_SECONDS)
         start = max(committed.offset, 0)
         claims = Claims(start)
-        messages, complete = _poll(self._claims_reader, [TopicPartition(topic, 0, start)], sys.maxsize, 0.0)
+        messages, complete = poll_partitions(
+            self._claims_reader, [TopicPartition(topic, 0, start)], sys.maxsize, 0.0
+        )
         if not complete:
             raise DataSourceError(
                 f"{self.label}: the claims topic '{topic}' reported no end within {BROKER_SECONDS:g} s"
@@ -263,7 +265,9 @@ class KafkaStreamReader(StreamReader):
         gone: list[Segment] = []
         for segment in stale:
             start = [TopicPartition(self.source.topic, segment.partition, segment.first)]
-            messages, _ = _poll(self._group, start, segment.size, self.source.idle_seconds, segment.last)
+            messages, _ = poll_partitions(
+                self._group, start, segment.size, self.source.idle_seconds, segment.last
+            )
             reads_of_segment = [_Read.of(message, segment.deliveries + 1) for message in messages]
             kept = [read for read in reads_of_segment if read.offset <= segment.last]
             reads += kept
@@ -284,12 +288,13 @@ class KafkaStreamReader(StreamReader):
             starts.append(
                 TopicPartition(topic, position.partition, start if start >= 0 else OFFSET_BEGINNING)
             )
-        messages, _ = _poll(self._group, starts, budget, self.source.idle_seconds)
+        messages, _ = poll_partitions(self._group, starts, budget, self.source.idle_seconds)
         return [_Read.of(message, 1) for message in messages]
 
-    def _sort(self, reads: list[_Read]) -> tuple[list[tuple[_Read, dict[str, Any]]], list[DeadLetter]]:
-        """The records to read, and the messages to move to the dead letter with the reason."""
-        records: list[tuple[_Read, dict[str, Any]]] = []
+    def _sort(self, reads: list[_Read]) -> tuple[list[tuple[_Read, list[dict[str, Any]]]], list[DeadLetter]]:
+        """The rows of each message to read, and the messages to move to the dead letter with the
+        reason."""
+        records: list[tuple[_Read, list[dict[str, Any]]]] = []
         dead: list[DeadLetter] = []
         for read in reads:
             if read.deliveries > self.source.max_deliveries:
@@ -298,10 +303,14 @@ class KafkaStreamReader(StreamReader):
                 dead.append(DeadLetter(read.entry_id, reason))
                 continue
             try:
-                records.append((read, _record(read.message.value())))
+                records.append((read, self._rows(message_record(read.message.value()))))
             except UnreadableRecord as error:
                 dead.append(DeadLetter(read.entry_id, str(error)))
         return records, dead
+
+    def _rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows a message's record holds: itself (UnreadableRecord if it holds none)."""
+        return [record]
 
     def _to_dead_letter(self, reads: list[_Read], dead: list[DeadLetter]) -> None:
         """Each message copied to the dead-letter topic, with headers saying where it came from and why."""
@@ -372,7 +381,7 @@ class KafkaStreamReader(StreamReader):
         return positions
 
 
-def _poll(
+def poll_partitions(
     consumer: Consumer,
     starts: list[TopicPartition],
     wanted: int,
@@ -437,7 +446,7 @@ def _ranges(reads: list[_Read]) -> tuple[OffsetRange, ...]:
     return tuple(OffsetRange(p, min(offsets), max(offsets)) for p, offsets in sorted(by_partition.items()))
 
 
-def _record(value: bytes | None) -> dict[str, Any]:
+def message_record(value: bytes | None) -> dict[str, Any]:
     """A message's value as a record, or UnreadableRecord naming what is wrong with it."""
     if value is None:
         raise UnreadableRecord("no value (a tombstone)")
@@ -475,7 +484,7 @@ def _settings(source: KafkaSource, login: Login | None, label: str) -> dict[str,
     return settings
 
 
-def _consumer_settings(group: str) -> dict[str, Any]:
+def consumer_settings(group: str) -> dict[str, Any]:
     return {
         "group.id": group,
         "enable.auto.commit": False,  # offsets are committed once the run succeeded, by `acknowledge`
@@ -486,7 +495,7 @@ def _consumer_settings(group: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _kafka_errors(prefix: str) -> Iterator[None]:
+def kafka_errors(prefix: str) -> Iterator[None]:
     """librdkafka's errors as one line that names the topic and the brokers (`prefix`) and says
     what to check."""
     try:

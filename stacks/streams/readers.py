@@ -1,4 +1,4 @@
-"""The reader of a stream source, by its kind: Redis Streams (captured requests among them) or Kafka,
+"""The reader of a stream source, by its kind: Redis Streams or Kafka (captured requests on either),
 each on the client its extra installs, so a missing extra is one line naming it."""
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ from stacks.extras import require_extra
 from stacks.streams.base import NamedLock, StreamReader, unshared
 
 if TYPE_CHECKING:
+    from stacks.streams.captured import CapturedReader
+    from stacks.streams.captured_kafka import CapturedKafkaReader
     from stacks.streams.kafka_streams import KafkaStreamReader
     from stacks.streams.redis_streams import RedisStreamReader
+
+
+@overload
+def open_stream(  # type: ignore[overload-overlap]  # a captured source is a stream source, read apart
+    source: CapturedSource, login: Login | None = ..., consumer: str | None = ..., lock: NamedLock = ...
+) -> CapturedReader | CapturedKafkaReader: ...
 
 
 @overload
@@ -37,6 +45,11 @@ def open_stream(
         from stacks.streams.kafka_streams import KafkaStreamReader
 
         return KafkaStreamReader(source, login, consumer, lock)
+    if isinstance(source, CapturedSource) and source.on_kafka:
+        require_extra("kafka", describe_source(source))
+        from stacks.streams.captured_kafka import CapturedKafkaReader
+
+        return CapturedKafkaReader(source, login, consumer, lock)
     require_extra("streams", describe_source(source))
     if isinstance(source, CapturedSource):
         from stacks.streams.captured import CapturedReader

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.capture import UnusableCapture, captured_rows
+
 MAX_DEPTH = 32  # nesting a record may have; a record is a row, so far deeper is an attack or a bug
 
 
@@ -51,3 +53,11 @@ def _json_kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     return "null" if value is None else "number"
+
+
+def capture_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one captured request (`core.capture`), or UnreadableRecord saying why not."""
+    try:
+        return captured_rows([record])
+    except UnusableCapture as error:
+        raise UnreadableRecord(str(error)) from None

@@ -6,8 +6,10 @@ lose and double-count nothing; a broker that is down, in one line."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,13 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from core.capture import label_key, label_keys, with_labels
 from core.errors import DataSourceError
-from core.sources import KafkaSource
+from core.sources import CapturedSource, KafkaSource
+from stacks.mlserver.repository import RUNTIME_SOURCES
 from stacks.streams.base import DeadLetter
 from stacks.streams.readers import open_stream
 from tests.conftest import PROJECT_ROOT
@@ -208,7 +213,9 @@ def test_a_failed_runs_entries_are_read_again_and_after_max_deliveries_moved_asi
 
 READER = """
 import json, sys, time
-from core.sources import KafkaSource
+from core.capture import label_key, label_keys, with_labels
+from core.sources import CapturedSource, KafkaSource
+from stacks.mlserver.repository import RUNTIME_SOURCES
 from stacks.streams.readers import open_stream
 from steps.locks import named_lock
 
@@ -266,6 +273,67 @@ def test_two_readers_at_once_read_disjoint_entries_and_a_killed_ones_are_taken_o
     assert sorted(taken.frame["x"]) == sorted(held) and taken.redelivered == taken_count == len(held)
     assert "no entries to read for group 'mlops-template'" in str(nothing_left.value)
     assert sum(broker.committed("drill").values()) == 50  # every offset of the three partitions, done
+
+
+def test_requests_captured_to_a_topic_are_read_back_with_the_labels_that_arrived(
+    broker: Broker, tmp_path: Path
+) -> None:
+    writer_module = capture_writer_as_mlserver_imports_it(tmp_path)
+    settings = writer_module.CaptureSettings(
+        url=f"kafka://{broker.address}",
+        stream="captures",
+        rate=1.0,
+        buffer=100,
+        max_entries=1000,
+        password=None,
+    )
+    writer = writer_module.CaptureWriter(settings, "kafka_captured")
+    columns = {"age": np.array([31.0, np.nan]), "city": np.array(["Oslo", None], dtype=object)}
+    for request in range(3):
+        writer.offer(f"request-{request}", "7", columns, np.array([1, 0]))
+    writer.close()
+    source = CapturedSource(
+        kind="captured", url=f"kafka://{broker.address}", stream="captures", idle_seconds=0.5
+    )
+    labels = open_stream(source)
+    labels.add_labels({label_key("request-0", 1): 0, label_key("request-2", 0): 1})
+    labels.add_labels({label_key("request-2", 0): 0})  # a later label of the same row replaces it
+    labels.close()
+
+    reader = open_stream(source)
+    try:
+        batch = reader.read()
+        joined = with_labels(batch.frame, reader.labels(label_keys(batch.frame)), "label")
+        acknowledged = reader.acknowledge()
+    finally:
+        reader.close()
+
+    assert acknowledged == 3 and batch.entries == 3
+    assert joined["request_id"].tolist() == [
+        "request-0",
+        "request-0",
+        "request-1",
+        "request-1",
+        "request-2",
+        "request-2",
+    ]
+    assert (
+        joined["city"].tolist() == ["Oslo", None] * 3 and joined["age"].isna().tolist() == [False, True] * 3
+    )
+    assert joined["prediction"].tolist() == [1, 0] * 3 and set(joined["served_version"]) == {"7"}
+    assert joined["label"].tolist() == [None, 0, None, None, 0, None]
+    assert broker.committed("captures") == {0: 3}
+
+
+def capture_writer_as_mlserver_imports_it(folder: Path) -> Any:
+    """The capture writer from a model folder, beside the records module, as MLServer imports it."""
+    for name in ("capture_writer.py", "capture_records.py"):
+        shutil.copyfile(RUNTIME_SOURCES[name], folder / name)
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module("capture_writer")
+    finally:
+        sys.path.remove(str(folder))
 
 
 def test_a_broker_that_is_down_is_one_line_naming_the_topic_and_the_brokers(broker: Broker) -> None:
