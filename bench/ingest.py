@@ -1,10 +1,11 @@
 """Benchmark: ingest from real servers. 1,000,000 rows x 30 columns read by the `sql` source from
-PostgreSQL against the same rows read by the `parquet` source from a file; and a Redis stream's
-records read and acknowledged through the `stream` source's consumer group.
+PostgreSQL against the same rows read by the `parquet` source from a file; and the same records
+read and acknowledged through a consumer group from a Kafka topic (`kafka` source) and from a Redis
+stream (`stream` source), against a Parquet file of those records.
 
-The servers are Debian's PostgreSQL and Redis started by `run.py servers up` in a scratch run folder
-on free ports and stopped after; each read runs in a fresh child process, so imports and caches
-are the same for both sides. Prints a Markdown table.
+The servers are Debian's PostgreSQL and Redis and the Kafka broker (Tansu), started by `run.py
+servers up` in a scratch run folder on free ports and stopped after; each read runs in a fresh
+child process, so imports and caches are the same for every side. Prints a Markdown table.
 Usage: python bench/ingest.py [--rows N] [--stream-records N] [--repeats N]
 """
 
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,7 +31,11 @@ from sqlalchemy.engine import URL  # noqa: E402
 
 from bench.figures import Figure, report  # noqa: E402
 
+if TYPE_CHECKING:
+    from core.sources import StreamKind
+
 N_NUMERIC, N_CATEGORICAL = 27, 3
+STREAM_KINDS = ("stream", "kafka")
 
 
 def _free_port() -> int:
@@ -49,15 +54,25 @@ def make_frame(rows: int) -> Any:
     return pd.DataFrame(data)
 
 
+def stream_source(kind: str, target: str) -> StreamKind:
+    """The whole benchmark stream: Redis stream `bench` at the URL `target`, or the Kafka topic of
+    `target` written BROKERS/TOPIC."""
+    from core.sources import KafkaSource, StreamSource
+
+    if kind == "kafka":
+        brokers, topic = target.split("/", 1)
+        return KafkaSource(kind="kafka", brokers=brokers, topic=topic, max_records=10**9, idle_seconds=0.5)
+    return StreamSource(kind="stream", url=target, stream="bench", max_records=10**9, idle_seconds=0.5)
+
+
 def child(kind: str, target: str) -> None:
     """In the child: one read by the source of `kind`, its wall time and rows as JSON."""
-    from core.sources import ParquetSource, SqlSource, StreamSource, load_source
+    from core.sources import ParquetSource, SqlSource, load_source
     from stacks.streams.readers import open_stream
 
     start = time.perf_counter()
-    if kind == "stream":
-        source = StreamSource(kind="stream", url=target, stream="bench", max_records=10**9, idle_seconds=0.5)
-        reader = open_stream(source)
+    if kind in STREAM_KINDS:
+        reader = open_stream(stream_source(kind, target))
         reader.read()
         read_seconds = time.perf_counter() - start
         acknowledged = reader.acknowledge()
@@ -114,8 +129,9 @@ def main() -> None:
             "MLOPS_SERVERS_DIR": str(Path(scratch) / "servers"),
             "LOCAL_POSTGRES_URL": f"postgresql://127.0.0.1:{_free_port()}",
             "LOCAL_REDIS_URL": f"redis://127.0.0.1:{_free_port()}",
+            "LOCAL_KAFKA_URL": f"kafka://127.0.0.1:{_free_port()}",
         }
-        up = [sys.executable, "run.py", "servers", "up", "postgres", "redis"]
+        up = [sys.executable, "run.py", "servers", "up", "postgres", "redis", "kafka"]
         subprocess.run(up, cwd=ROOT, env=env, check=True, stdout=sys.stderr)
         try:
             credentials = json.loads((Path(scratch) / "servers" / "credentials.json").read_text())
@@ -129,23 +145,32 @@ def main() -> None:
                 database="mlops",
             ).render_as_string(hide_password=False)
             redis_url = f"redis://:{credentials['redis_password']}@{env['LOCAL_REDIS_URL'].split('//')[1]}/0"
+            brokers = env["LOCAL_KAFKA_URL"].split("//")[1]
             frame = make_frame(args.rows)
             parquet = Path(scratch) / "bench.parquet"
             frame.to_parquet(parquet)
+            records = frame.head(args.stream_records)
+            records_parquet = Path(scratch) / "records.parquet"
+            records.to_parquet(records_parquet)
             _fill_postgres(sql_url, frame)
             sql = [measure("sql", sql_url)["seconds"] for _ in range(args.repeats)]
             files = [measure("parquet", str(parquet))["seconds"] for _ in range(args.repeats)]
-            streamed = []
-            for _ in range(args.repeats):
-                _fill_stream(redis_url, frame.head(args.stream_records))
-                streamed.append(measure("stream", redis_url))
+            record_files = [measure("parquet", str(records_parquet))["seconds"] for _ in range(args.repeats)]
+            streamed: dict[str, list[dict[str, float]]] = {kind: [] for kind in STREAM_KINDS}
+            for repeat in range(args.repeats):
+                for kind, target in (("stream", redis_url), ("kafka", f"{brokers}/bench-{repeat}")):
+                    _fill_stream(kind, target, records)
+                    streamed[kind].append(measure(kind, target))
         finally:
             subprocess.run([sys.executable, "run.py", "servers", "down"], cwd=ROOT, env=env, check=False)
     size = f"{args.rows:,} x {N_NUMERIC + N_CATEGORICAL}"
     stream = f"{args.stream_records:,} records x {N_NUMERIC + N_CATEGORICAL}"
     sql_seconds, file_seconds = statistics.median(sql), statistics.median(files)
-    read = statistics.median(args.stream_records / run["read_seconds"] for run in streamed)
-    whole = statistics.median(args.stream_records / run["seconds"] for run in streamed)
+    records_file = args.stream_records / statistics.median(record_files)
+
+    def rate(kind: str, seconds: str) -> float:
+        return statistics.median(args.stream_records / run[seconds] for run in streamed[kind])
+
     report(
         [
             Figure(
@@ -164,25 +189,60 @@ def main() -> None:
                 args.rows / file_seconds,
                 "Parquet file",
             ),
-            Figure("ingest", f"{stream} from a Redis stream: records/s read", read, "records/s"),
             Figure(
-                "ingest", f"{stream} from a Redis stream: records/s read and acknowledged", whole, "records/s"
+                "ingest",
+                f"{stream} from a Redis stream: records/s read",
+                rate("stream", "read_seconds"),
+                "records/s",
+                records_file,
+                "Parquet file",
+            ),
+            Figure(
+                "ingest",
+                f"{stream} from a Redis stream: records/s read and acknowledged",
+                rate("stream", "seconds"),
+                "records/s",
+            ),
+            Figure(
+                "ingest",
+                f"{stream} from a Kafka topic: records/s read",
+                rate("kafka", "read_seconds"),
+                "records/s",
+                rate("stream", "read_seconds"),
+                "Redis stream",
+            ),
+            Figure(
+                "ingest",
+                f"{stream} from a Kafka topic: records/s read and acknowledged",
+                rate("kafka", "seconds"),
+                "records/s",
+                rate("stream", "seconds"),
+                "Redis stream",
+            ),
+            Figure(
+                "ingest",
+                f"{stream} from a Kafka topic: records/s read",
+                rate("kafka", "read_seconds"),
+                "records/s",
+                records_file,
+                "Parquet file",
             ),
         ]
     )
 
 
-def _fill_stream(url: str, frame: Any) -> None:
-    """A fresh stream `bench` holding the frame's rows, one JSON record per entry."""
+def _fill_stream(kind: str, target: str, frame: Any) -> None:
+    """A fresh stream holding the frame's rows, one JSON record per entry (the Redis stream is
+    emptied first; each Kafka repeat has a topic of its own)."""
     import redis
 
-    from core.sources import StreamSource
     from stacks.streams.readers import open_stream
 
-    client = redis.Redis.from_url(url)
-    client.delete("bench")
-    client.close()
-    writer = open_stream(StreamSource(kind="stream", url=url, stream="bench"))
+    if kind == "stream":
+        client = redis.Redis.from_url(target)
+        client.delete("bench")
+        client.close()
+    writer = open_stream(stream_source(kind, target))
     writer.append(frame)
     writer.close()
 

@@ -5,8 +5,10 @@ The benchmarks: training (pipeline vs plain script, cached rerun, CLI start-up),
 compiled and not, vs `mlflow models serve`), MLServer's settings one at a time, the data contract's
 declared rules (a batch check and the endpoint, with and without them), batch inference
 (vs raw in-process predict), the drift check (sampled vs full, against the 60 s / 4 GB targets),
-ingest from PostgreSQL and a Redis stream (vs a Parquet file), and the stacks (the same training
-run on `local`, `local-servers` and `airflow`).
+ingest from PostgreSQL, a Redis stream and a Kafka topic (vs a Parquet file), serving with
+inference capture on (vs off), the live loop's verdict on 100,000 captured requests (against 60 s,
+its memory against a 10,000-request window), and the stacks (the same training run on `local`,
+`local-servers` and `airflow`).
 docs/explanation/performance.md quotes this table.
 """
 
@@ -35,6 +37,8 @@ BENCHMARKS = (
     "batch_inference",
     "drift",
     "ingest",
+    "capture",
+    "live_loop",
     "stacks",
 )
 
