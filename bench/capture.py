@@ -14,6 +14,7 @@ Usage: python bench/capture.py [--seconds N] [--repeats N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -156,11 +158,13 @@ def counters(metrics_url: str) -> dict[str, float]:
 
 
 def stream_length(capture: CaptureTarget) -> int:
+    """The captures the stream holds (the writer puts up to 50 in an entry)."""
     import redis
 
     client = redis.Redis.from_url(capture.url, password=capture.password)
     try:
-        return int(client.xlen(capture.stream))
+        entries: Any = client.xrange(capture.stream)
+        return sum(len(json.loads(fields[b"record"])["captures"]) for _, fields in entries)
     finally:
         client.close()
 

@@ -2,8 +2,9 @@
 
 The demo model is trained in process from `configs/training.yaml`. A shifted batch (`core/simulate.py`)
 is answered by it and written straight to the capture stream of the Redis `run.py servers up redis`
-starts, one single-row request per entry, in the endpoint's record format (`core/capture.py`
-`capture_record`); a fifth of the requests get their label in the labels hash, as `run.py labels`
+starts, single-row requests 200 to an entry as the endpoint's writer groups them, in its record
+format (`core/capture.py` `capture_record`, `capture_batch`); a fifth of the requests get their
+label in the labels hash, as `run.py labels`
 stores them (`CapturedReader.add_labels`). Then, in a fresh process per window, the verdict is timed
 as continuous training reaches it: the captured reader reads the window and joins the labels that
 arrived, the batch is validated by the model's contract, and the drift check (features and
@@ -35,7 +36,7 @@ from bench.scratch_servers import scratch_redis  # noqa: E402
 
 WINDOWS = (10_000, 50_000, 100_000)
 STREAM_URL_ENV = "BENCH_CAPTURE_URL"  # the stream's URL, password included, kept off command lines
-WRITE_CHUNK = 1_000  # captures per round trip to Redis
+CAPTURES_PER_ENTRY = 200  # as the endpoint's writer groups them (stacks/mlserver/capture.py WRITE_BATCH)
 MODEL_VERSION = "1"
 
 
@@ -102,7 +103,7 @@ def write_captures(
     capture stream; every `labeled_every`-th request's label stored by request id. Captures/s."""
     import redis
 
-    from core.capture import capture_record, label_key
+    from core.capture import capture_batch, capture_record, label_key
     from core.simulate import simulate_batch
     from core.sources import CapturedSource
     from stacks.streams.captured import CapturedReader
@@ -114,13 +115,16 @@ def write_captures(
     columns = {name: features[name].tolist() for name in features.columns}
     start = time.perf_counter()
     client = redis.Redis.from_url(url)
-    for first in range(0, requests, WRITE_CHUNK):
-        pipe = client.pipeline(transaction=False)
-        for row in range(first, min(first + WRITE_CHUNK, requests)):
-            inputs = {name: [values[row]] for name, values in columns.items()}
-            record = capture_record(f"request-{row}", MODEL_VERSION, inputs, [predictions[row]])
-            pipe.xadd(source.stream, {source.field: json.dumps(record)})
-        pipe.execute()
+    pipe = client.pipeline(transaction=False)
+    for first in range(0, requests, CAPTURES_PER_ENTRY):  # as the endpoint's writer groups them
+        captures = [
+            capture_record(
+                f"request-{row}", MODEL_VERSION, {n: [v[row]] for n, v in columns.items()}, [predictions[row]]
+            )
+            for row in range(first, min(first + CAPTURES_PER_ENTRY, requests))
+        ]
+        pipe.xadd(source.stream, {source.field: json.dumps(capture_batch(captures))})
+    pipe.execute()
     client.close()
     elapsed = time.perf_counter() - start
     labels = batch[target].tolist()
@@ -154,8 +158,9 @@ def child(trained: Path, window: int) -> None:
 
     saved = joblib.load(trained)
     model, schema = saved["model"], saved["schema"]
+    entries = -(-window // CAPTURES_PER_ENTRY)  # a source's max_records counts stream entries
     source = CapturedSource(
-        kind="captured", url=os.environ[STREAM_URL_ENV], group=f"bench-{window}", max_records=window
+        kind="captured", url=os.environ[STREAM_URL_ENV], group=f"bench-{window}", max_records=entries
     )
     start = time.perf_counter()
     reader = CapturedReader(source, None)

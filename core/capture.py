@@ -5,17 +5,19 @@ answered, the feature columns as sent, and the answers. A request of many rows i
 each row is known by the request id and its position (`request_row`), which is also how a label
 that arrives later finds its row (`label_key`).
 
-The MLServer runtime builds captures with `capture_record` (this file is copied beside it, so it
-imports nothing but pandas and the standard library); `captured_rows` turns a window of them back
-into the rows the drift and quality checks read, and `with_labels` joins the labels that arrived.
+The MLServer runtime builds captures with `capture_record` and writes them in batches, one stream
+entry each (`capture_batch`; this file is copied beside it, so it imports nothing but numpy,
+pandas and the standard library); `captured_rows` turns an entry back into the rows the drift
+and quality checks read, and `with_labels` joins the labels that arrived.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 REQUEST_ID = "request_id"
@@ -23,6 +25,9 @@ REQUEST_ROW = "request_row"
 SERVED_VERSION = "served_version"
 CAPTURED_AT = "captured_at"
 PREDICTION = "prediction"
+Values = Sequence[Any] | np.ndarray
+"""A column's values or the answers: a list, or a numpy array for a writer that serialises arrays."""
+CAPTURES = "captures"  # the key of a stream entry's list of captures
 CAPTURE_COLUMNS = (REQUEST_ID, REQUEST_ROW, SERVED_VERSION, CAPTURED_AT, PREDICTION)
 """Columns a captured row has besides its features (and, once joined, its label)."""
 
@@ -34,18 +39,29 @@ class UnusableCapture(ValueError):
 def capture_record(
     request_id: str,
     model_version: str | None,
-    inputs: Mapping[str, Sequence[Any]],
-    predictions: Sequence[Any],
+    inputs: Mapping[str, Values],
+    predictions: Values,
     captured_at: float | None = None,
 ) -> dict[str, Any]:
-    """The capture of one answered request, ready to be written as JSON."""
+    """The capture of one answered request, ready to be written as JSON: the values as given
+    (lists, or numpy arrays for a writer that serialises them, as the endpoint's does)."""
     return {
         "request_id": request_id,
         "captured_at": time.time() if captured_at is None else captured_at,
         "model_version": model_version,
-        "inputs": {name: list(values) for name, values in inputs.items()},
-        "predictions": list(predictions),
+        "inputs": dict(inputs),
+        "predictions": predictions,
     }
+
+
+def capture_batch(captures: list[dict[str, Any]]) -> dict[str, Any]:
+    """One stream entry (Kafka message) holding captures, in the order the requests were answered."""
+    return {CAPTURES: captures}
+
+
+def encoded_batch(encoded_captures: list[bytes]) -> bytes:
+    """`capture_batch` of captures serialised one by one (JSON bytes each), serialised."""
+    return b'{"' + CAPTURES.encode() + b'":[' + b",".join(encoded_captures) + b"]}"
 
 
 def label_key(request_id: str, request_row: int = 0) -> str:
@@ -53,9 +69,13 @@ def label_key(request_id: str, request_row: int = 0) -> str:
     return f"{request_id}/{int(request_row)}"
 
 
-def captured_rows(captures: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per captured request row: its features, the prediction it got, and which request,
-    row and version it was; a capture that is not one raises UnusableCapture."""
+def captured_rows(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per request row of a stream entry's captures (`capture_batch`): its features, the
+    prediction it got, and which request, row and version it was; an entry that is not one raises
+    UnusableCapture."""
+    captures = entry.get(CAPTURES)
+    if not isinstance(captures, list):
+        raise UnusableCapture(f"not an entry of captures (no list '{CAPTURES}')")
     rows: list[dict[str, Any]] = []
     for capture in captures:
         try:

@@ -208,6 +208,8 @@ class CapturedSource(StreamSource):
     the quality check and retraining."""
 
     kind: Literal["captured"]  # type: ignore[assignment]
+    max_records: int = Field(default=500, gt=0)
+    """Most stream entries one run reads: the endpoint writes up to 200 requests to an entry."""
     stream: str = "inference-captures"
     """The stream or topic the endpoint captures to (the deployer's `capture_stream`)."""
     labels: str | None = None

@@ -48,17 +48,18 @@ def serving_requirements(model_requirements: list[str], capture_url: str | None 
         # parallel inference workers call at start: they die at once and no model loads.
         "uvloop<0.22",
         f"httptools=={httptools.__version__}",
-        *([capture_client(capture_url)] if capture_url else []),
+        *(capture_clients(capture_url) if capture_url else []),
     ]
     own = {_name(requirement) for requirement in model_requirements}
     return [requirement for requirement in base if _name(requirement) not in own] + sorted(model_requirements)
 
 
-def capture_client(capture_url: str) -> str:
-    """The client `capture.py` writes captures with, by the capture URL's scheme."""
+def capture_clients(capture_url: str) -> list[str]:
+    """What `capture.py` writes captures with: the stream's client, by the capture URL's scheme,
+    and orjson, which serialises them straight from numpy arrays."""
     for scheme, client in CAPTURE_CLIENTS.items():
         if capture_url.startswith(scheme):
-            return client
+            return [client, "orjson>=3.9"]
     raise DeploymentError(f"capture_url '{capture_url}': use redis://, rediss:// or kafka://")
 
 

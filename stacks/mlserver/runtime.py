@@ -77,7 +77,8 @@ class SchemaCheckedModel(MLModel):
         self._check_contract(columns)
         labels, probabilities = self._scorer.predict(columns)
         if self._capture is not None and payload.id is not None:  # MLServer gives every request an id
-            self._capture.offer(payload.id, self._served_version, columns, labels)
+            sent = {request_input.name: request_input.data.root for request_input in payload.inputs}
+            self._capture.offer(payload.id, self._served_version, sent, labels)
         label_output = NumpyCodec.encode_output("label", labels)
         if labels.dtype.kind in "OUS":
             label_output = NumpyCodec.encode_output("label", labels.astype(str).astype(object))

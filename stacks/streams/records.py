@@ -56,8 +56,8 @@ def _json_kind(value: object) -> str:
 
 
 def capture_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one captured request (`core.capture`), or UnreadableRecord saying why not."""
+    """The rows of an entry of captured requests (`core.capture`), or UnreadableRecord saying why not."""
     try:
-        return captured_rows([record])
+        return captured_rows(record)
     except UnusableCapture as error:
         raise UnreadableRecord(str(error)) from None

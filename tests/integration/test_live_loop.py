@@ -118,9 +118,7 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     rows = pd.read_csv(answered)
     assert rows[REQUEST_ID].notna().all() and rows[REQUEST_ROW].is_monotonic_increasing
 
-    captured: Any = loop.redis.xrange(CAPTURES)
-    records = [json.loads(fields["record"]) for _, fields in captured]
-    assert sum(len(record["predictions"]) for record in records) == SHIFTED_ROWS
+    captured, records = captures_written(loop, SHIFTED_ROWS)
     assert {record["request_id"] for record in records} == set(rows[REQUEST_ID])
     first = records[0]
     sent = rows[rows[REQUEST_ID] == first["request_id"]]
@@ -145,7 +143,7 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     assert facts["labeled_rows"] == SHIFTED_ROWS // LABELED_SHARE
     assert facts["label_coverage"] == pytest.approx(1 / LABELED_SHARE)
     [letter] = facts["dead_lettered"]
-    assert "not a capture" in letter["reason"]
+    assert "not an entry of captures" in letter["reason"]
     retrained = json.loads(ok(run_cli("model", "show", "--json", "--model-name", MODEL, env=loop.env)).stdout)
     assert str(retrained["version"]) == "2" and retrained["stage"] == "production"
     [window] = retrained["lineage"]["stream_entries"]
@@ -173,6 +171,19 @@ def test_with_the_stream_down_the_endpoint_answers_and_counts_what_it_did_not_ca
             break
         time.sleep(0.5)
     assert dropped == 1  # one request of 20 rows, not captured and counted
+
+
+def captures_written(loop: Loop, rows: int) -> tuple[Any, list[dict[str, Any]]]:
+    """The capture stream's entries and the captures they hold, once they hold `rows` rows (the
+    writer sends what gathered every 50 ms, off the request path)."""
+    for _ in range(50):
+        entries: Any = loop.redis.xrange(CAPTURES)
+        captures = [capture for _, fields in entries for capture in json.loads(fields["record"])["captures"]]
+        if sum(len(capture["predictions"]) for capture in captures) >= rows:
+            break
+        time.sleep(0.1)
+    assert sum(len(capture["predictions"]) for capture in captures) == rows
+    return entries, captures
 
 
 def capture_counter(loop: Loop, name: str, label: str) -> float:
