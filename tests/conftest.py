@@ -34,14 +34,16 @@ SLOWEST_MODULES = (
     "test_deployment.py",  # 330
     "test_drift_loop.py",  # 315
     "test_local_servers.py",  # 250
-    "test_databases.py",  # 190
+    "test_databases.py",  # 225
     "test_training_pipeline.py",  # 180
     "test_batch_at_scale.py",  # 170
     "test_cloud_stores.py",  # 165
     "test_airflow.py",  # 165
     "test_bad_input_corpus.py",  # 120
+    "test_live_loop.py",  # 100
     "test_kubeflow.py",  # 75
     "test_fault_drills.py",  # 65
+    "test_kafka_streams.py",  # 45
 )
 TIER_ORDER = ("journey", "load", "servers", "store", "cli")
 

@@ -23,14 +23,16 @@ from stacks.tool_environments import ToolEnvironmentError, cache_root, ensure_en
 
 MLSERVER_VERSION = "1.7.1"
 LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
-CAPTURE_CLIENTS = {"kafka://": "confluent-kafka>=2.6", "redis://": "redis>=5", "rediss://": "redis>=5"}
+REDIS_CLIENT = "redis>=5"  # small and pure Python: in every serving environment, which capture to
+# Redis then shares with serving that captures nothing (one environment to build, not two)
+KAFKA_CLIENT = "confluent-kafka>=2.6"  # a 4 MB binary wheel: only where requests are captured to Kafka
 
 
 def serving_requirements(model_requirements: list[str], capture_url: str | None = None) -> list[str]:
     """MLServer, the exact versions of the libraries that pickle and compile models here, the
     model's own packages (which win over these where both name one), httptools, which uvicorn
     then parses HTTP with instead of pure-Python h11 (bench/serving_settings.py), and the client of
-    the stream requests are captured to, if they are."""
+    the stream requests are captured to (MLServer brings orjson, which serialises the captures)."""
     import httptools
     import joblib
     import numpy
@@ -48,19 +50,11 @@ def serving_requirements(model_requirements: list[str], capture_url: str | None 
         # parallel inference workers call at start: they die at once and no model loads.
         "uvloop<0.22",
         f"httptools=={httptools.__version__}",
-        *(capture_clients(capture_url) if capture_url else []),
+        REDIS_CLIENT,
+        *([KAFKA_CLIENT] if capture_url and capture_url.startswith("kafka://") else []),
     ]
     own = {_name(requirement) for requirement in model_requirements}
     return [requirement for requirement in base if _name(requirement) not in own] + sorted(model_requirements)
-
-
-def capture_clients(capture_url: str) -> list[str]:
-    """What `capture.py` writes captures with: the stream's client, by the capture URL's scheme,
-    and orjson, which serialises them straight from numpy arrays."""
-    for scheme, client in CAPTURE_CLIENTS.items():
-        if capture_url.startswith(scheme):
-            return [client, "orjson>=3.9"]
-    raise DeploymentError(f"capture_url '{capture_url}': use redis://, rediss:// or kafka://")
 
 
 def _name(requirement: str) -> str:

@@ -392,6 +392,46 @@ def test_a_stream_that_is_missing_refuses_the_password_or_holds_bad_entries_is_n
         assert databases.password("redis") not in str(caught.value)
 
 
+def test_two_continuous_training_runs_started_together_process_each_entry_once(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """Before any retraining: the clean batch neither drifts from nor fools the production model
+    trained above, so neither run retrains (the versions the tests below count stay as they are)."""
+    path = fed_stream_config(
+        databases, tmp_path, "continuous_training", "together", "--rows", "300", "--seed", "5"
+    )
+    config = yaml.safe_load(path.read_text())
+    config["parameters"]["data"]["source"]["max_records"] = 150
+    config["parameters"]["data"]["target"] = "target"
+    config["parameters"] |= {
+        "redeploy": False,
+        "training_config": str(PROJECT_ROOT / "configs" / "training.yaml"),
+        "deployment_config": str(PROJECT_ROOT / "configs" / "deployment.yaml"),
+    }
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "run.py", "--pipeline", "continuous-training", "--config", str(path)]
+    production = json.loads(run_cli("model", "show", "--json", env=databases.env).stdout)["version"]
+
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=databases.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("150 entries of stream 'together'" in output for output in outputs), outputs
+    assert pending(databases, "together") == 0  # 300 entries, each read and acknowledged by one run
+    assert redis_client(databases).xlen("together") == 300
+    assert json.loads(run_cli("model", "show", "--json", env=databases.env).stdout)["version"] == production
+
+
 def test_continuous_training_killed_mid_way_leaves_its_entries_for_the_next_run(
     databases: Databases, tmp_path: Path
 ) -> None:
@@ -451,42 +491,6 @@ def test_continuous_training_killed_mid_way_leaves_its_entries_for_the_next_run(
     [entries] = retrained["lineage"]["stream_entries"]
     assert (entries["stream"], entries["entries"], entries["redelivered"]) == ("labeled", 300, 300)
     assert retrained["lineage"]["rows"] == len(databases.demo) + 300  # the batch once, not twice
-
-
-def test_two_continuous_training_runs_started_together_process_each_entry_once(
-    databases: Databases, tmp_path: Path
-) -> None:
-    path = fed_stream_config(
-        databases, tmp_path, "continuous_training", "together", "--rows", "300", "--seed", "5"
-    )
-    config = yaml.safe_load(path.read_text())
-    config["parameters"]["data"]["source"]["max_records"] = 150
-    config["parameters"]["data"]["target"] = "target"
-    config["parameters"] |= {
-        "redeploy": False,
-        "training_config": str(PROJECT_ROOT / "configs" / "training.yaml"),
-        "deployment_config": str(PROJECT_ROOT / "configs" / "deployment.yaml"),
-    }
-    path.write_text(yaml.safe_dump(config))
-    command = [sys.executable, "run.py", "--pipeline", "continuous-training", "--config", str(path)]
-
-    runs = [
-        subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=databases.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=300)[0] for run in runs]
-
-    assert [run.returncode for run in runs] == [0, 0], outputs
-    assert all("150 entries of stream 'together'" in output for output in outputs), outputs
-    assert pending(databases, "together") == 0  # 300 entries, each read and acknowledged by one run
-    assert redis_client(databases).xlen("together") == 300
 
 
 def fed_stream_config(

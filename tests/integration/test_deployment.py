@@ -252,7 +252,9 @@ def test_predict_command_writes_the_rows_with_their_predictions(endpoint: str, t
 
     ok(result)
     written = pd.read_parquet(out)
-    assert list(written.columns) == [*rows.columns, "prediction", "proba_0", "proba_1", "model_version"]
+    answers = ["prediction", "proba_0", "proba_1", "model_version", "request_id", "request_row"]
+    assert list(written.columns) == [*rows.columns, *answers]
+    assert written["request_id"].nunique() == 1 and written["request_row"].tolist() == list(range(7))
     assert written["customer_id"].tolist() == list(range(7))
     np.testing.assert_allclose(written[["proba_0", "proba_1"]].sum(axis=1), 1.0)
 
