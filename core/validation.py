@@ -330,7 +330,13 @@ def labeled_rows(batch: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """The batch's rows that have a label, with the model's features and the label only: what the
     quality check scores and retraining learns from."""
     rows = batch.loc[batch[schema.target].notna(), [*schema.features, schema.target]]
-    return rows.assign(**{schema.target: rows[schema.target].infer_objects()}).reset_index(drop=True)
+    labels = rows[schema.target].infer_objects()
+    # A label column with gaps comes back from Parquet as floats: whole numbers there are the model's
+    # integer classes, or the retrained model's classes would be 0.0 and 1.0.
+    integer_classes = all(isinstance(c, int) and not isinstance(c, bool) for c in schema.classes)
+    if integer_classes and pd.api.types.is_float_dtype(labels) and bool((labels == labels.round()).all()):
+        labels = labels.astype("int64")
+    return rows.assign(**{schema.target: labels}).reset_index(drop=True)
 
 
 class BatchContract:

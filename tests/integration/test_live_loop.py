@@ -146,6 +146,8 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     assert "not an entry of captures" in letter["reason"]
     retrained = json.loads(ok(run_cli("model", "show", "--json", "--model-name", MODEL, env=loop.env)).stdout)
     assert str(retrained["version"]) == "2" and retrained["stage"] == "production"
+    status = ok(run_cli("deployment", "status", "--model-name", MODEL, env=loop.env)).stdout
+    assert "version 2: running" in status and "runtime: onnx" in status, status  # labels kept their type
     [window] = retrained["lineage"]["stream_entries"]
     assert window["stream"] == CAPTURES and window["entries"] == len(captured)  # the poisoned one aside
     assert window["first_id"] == captured[0][0] and window["last_id"] == captured[-1][0]

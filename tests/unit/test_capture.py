@@ -83,3 +83,18 @@ def test_labels_join_by_request_and_row_and_missing_ones_stay_missing() -> None:
     assert joined["target"].tolist() == [1, None] and not math.isnan(joined["x"].iloc[1])
     with pytest.raises(ValueError, match="input named 'x', the label column"):
         with_labels(rows, [1, None], "x")
+
+
+def test_labels_stored_with_gaps_come_back_as_the_models_integer_classes() -> None:
+    from core.sources import DemoSource, load_source
+    from core.validation import ValidationConfig, infer_schema, labeled_rows
+
+    frame = load_source(DemoSource(kind="demo"))
+    schema = infer_schema(frame, "target", ValidationConfig()).model_copy(update={"classes": [0, 1]})
+    batch = frame.head(4).assign(
+        target=[1.0, np.nan, 0.0, np.nan]
+    )  # as Parquet gives an int column with gaps
+
+    labeled = labeled_rows(batch, schema)
+
+    assert labeled["target"].dtype == "int64" and labeled["target"].tolist() == [1, 0]
