@@ -25,6 +25,7 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from prometheus_client import REGISTRY
 
 from core.capture import label_key, label_keys, with_labels
 from core.errors import DataSourceError
@@ -361,3 +362,37 @@ def test_a_broker_that_is_down_is_one_line_naming_the_topic_and_the_brokers(brok
     assert str(missing.value) == (
         f"Kafka topic 'no-such-topic' on '{broker.address}': no such topic; check the source's `topic`"
     )
+
+
+def test_with_the_broker_stopped_mid_capture_requests_go_on_and_what_was_not_captured_is_counted(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Last in the module: it stops the broker."""
+    writer_module = capture_writer_as_mlserver_imports_it(tmp_path)
+    settings = writer_module.CaptureSettings(
+        url=f"kafka://{broker.address}",
+        stream="stopped",
+        rate=1.0,
+        buffer=100,
+        max_entries=1000,
+        password=None,
+    )
+    model = "kafka_stopped"
+    writer = writer_module.CaptureWriter(settings, model)
+    columns = {"age": [31.0]}
+    writer.offer("before", "1", columns, np.array([1]))
+    time.sleep(1)  # sent and delivered
+    ok_stop = run_cli("servers", "down", env=broker.env, timeout=120)
+    assert ok_stop.returncode == 0, ok_stop.stderr
+
+    started = time.perf_counter()
+    for request in range(20):
+        writer.offer(f"during-{request}", "1", columns, np.array([0]))
+    offered = time.perf_counter() - started
+    time.sleep(writer_module.DELIVERY_SECONDS + 2)  # the client gives up on the deliveries
+    writer.close(timeout=1)
+
+    assert offered < 0.05  # a request never waits for the stream
+    assert REGISTRY.get_sample_value("model_captured_requests_total", {"model": model}) == 1
+    dropped = {"model": model, "reason": "stream_down"}
+    assert REGISTRY.get_sample_value("model_capture_dropped_requests_total", dropped) == 20
