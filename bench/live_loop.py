@@ -2,7 +2,7 @@
 
 The demo model is trained in process from `configs/training.yaml`. A shifted batch (`core/simulate.py`)
 is answered by it and written straight to the capture stream of the Redis `run.py servers up redis`
-starts, single-row requests 200 to an entry as the endpoint's writer groups them, in its record
+starts, single-row requests 200 to an entry (the endpoint writes 50 to an entry), in its record
 format (`core/capture.py` `capture_record`, `capture_batch`); a fifth of the requests get their
 label in the labels hash, as `run.py labels`
 stores them (`CapturedReader.add_labels`). Then, in a fresh process per window, the verdict is timed
@@ -36,7 +36,7 @@ from bench.scratch_servers import scratch_redis  # noqa: E402
 
 WINDOWS = (10_000, 50_000, 100_000)
 STREAM_URL_ENV = "BENCH_CAPTURE_URL"  # the stream's URL, password included, kept off command lines
-CAPTURES_PER_ENTRY = 200  # as the endpoint's writer groups them (stacks/mlserver/capture.py WRITE_BATCH)
+CAPTURES_PER_ENTRY = 200  # the endpoint writes 50 to an entry (capture.py WRITE_BATCH)
 MODEL_VERSION = "1"
 
 
