@@ -279,16 +279,7 @@ def test_two_readers_at_once_read_disjoint_entries_and_a_killed_ones_are_taken_o
 def test_requests_captured_to_a_topic_are_read_back_with_the_labels_that_arrived(
     broker: Broker, tmp_path: Path
 ) -> None:
-    writer_module = capture_writer_as_mlserver_imports_it(tmp_path)
-    settings = writer_module.CaptureSettings(
-        url=f"kafka://{broker.address}",
-        stream="captures",
-        rate=1.0,
-        buffer=100,
-        max_entries=1000,
-        password=None,
-    )
-    writer = writer_module.CaptureWriter(settings, "kafka_captured")
+    _, writer = kafka_capture_writer(broker, tmp_path, "captures", "kafka_captured")
     columns = {"age": np.array([31.0, np.nan]), "city": np.array(["Oslo", None], dtype=object)}
     for request in range(3):
         writer.offer(f"request-{request}", "7", columns, np.array([1, 0]))
@@ -324,6 +315,15 @@ def test_requests_captured_to_a_topic_are_read_back_with_the_labels_that_arrived
     assert joined["prediction"].tolist() == [1, 0] * 3 and set(joined["served_version"]) == {"7"}
     assert joined["label"].tolist() == [None, 0, None, None, 0, None]
     assert broker.committed("captures") == {0: batch.entries}
+
+
+def kafka_capture_writer(broker: Broker, folder: Path, stream: str, model: str) -> tuple[Any, Any]:
+    """The capture writer module as MLServer imports it, and a writer of `model`'s captures to `stream`."""
+    writer_module = capture_writer_as_mlserver_imports_it(folder)
+    settings = writer_module.CaptureSettings(
+        url=f"kafka://{broker.address}", stream=stream, rate=1.0, buffer=100, max_entries=1000, password=None
+    )
+    return writer_module, writer_module.CaptureWriter(settings, model)
 
 
 def capture_writer_as_mlserver_imports_it(folder: Path) -> Any:
@@ -368,17 +368,8 @@ def test_with_the_broker_stopped_mid_capture_requests_go_on_and_what_was_not_cap
     broker: Broker, tmp_path: Path
 ) -> None:
     """Last in the module: it stops the broker."""
-    writer_module = capture_writer_as_mlserver_imports_it(tmp_path)
-    settings = writer_module.CaptureSettings(
-        url=f"kafka://{broker.address}",
-        stream="stopped",
-        rate=1.0,
-        buffer=100,
-        max_entries=1000,
-        password=None,
-    )
     model = "kafka_stopped"
-    writer = writer_module.CaptureWriter(settings, model)
+    writer_module, writer = kafka_capture_writer(broker, tmp_path, "stopped", model)
     columns = {"age": [31.0]}
     writer.offer("before", "1", columns, np.array([1]))
     time.sleep(1)  # sent and delivered
