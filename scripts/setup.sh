@@ -16,4 +16,8 @@ target="."
 [ -n "$extras" ] && target=".[${extras}]"
 # --compile-bytecode writes bytecode once, at install: where PYTHONDONTWRITEBYTECODE is set, every
 # start would otherwise recompile ZenML, MLflow and scikit-learn (about 10 s a process on 2 cores).
-.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python --constraint constraints.txt -e "$target"
+install=(.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python --constraint constraints.txt -e "$target")
+# Every version is pinned, so what the cache holds is enough: asking the index again costs time and,
+# behind a proxy that marks every response stale, rebuilds sdist-only packages (pyspark, about
+# 1.4 GB and 17 s) at each install. Online only when the cache lacks something.
+"${install[@]}" --offline 2>/dev/null || "${install[@]}"
