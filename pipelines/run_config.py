@@ -17,7 +17,7 @@ from core.modeling import WITHOUT_ESTIMATOR_CHECK
 from core.sources import data_option_source
 from core.types import StrictModel
 from pipelines.parameters import PARAMETERS, BatchInferenceParameters
-from stacks.overlays import OVERLAYS_DIR, stack_parameters
+from stacks.overlays import OVERLAYS_DIR, merged, stack_parameters
 
 P = TypeVar("P", bound=StrictModel)
 
@@ -58,21 +58,10 @@ def with_stack_parameters(
     defaults = stack_parameters(stack_name, pipeline, folder)
     if not defaults:
         return config
-    raw = _laid_over(config.parameters.model_dump(mode="json", exclude_none=True), defaults)
+    raw = merged(config.parameters.model_dump(mode="json", exclude_none=True), defaults, whole_if="kind")
     where = f"{folder / stack_name}.yaml over {config.path}"
     parameters = validate(type(config.parameters), raw, where, "parameters")
     return replace(config, parameters=parameters)
-
-
-def _laid_over(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Mappings merged key by key, except a mapping with a `kind` (a source), which replaces."""
-    result = dict(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and "kind" not in value and isinstance(result.get(key), dict):
-            result[key] = _laid_over(result[key], value)
-        else:
-            result[key] = value
-    return result
 
 
 def load_pipeline_config(pipeline: str, path: Path) -> RunConfig[Any]:

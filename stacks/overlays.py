@@ -39,12 +39,14 @@ def _read(stack_name: str, folder: Path) -> dict[str, Any]:
     return dict(expand_env(read_yaml_mapping(path, "stack overlay", empty_ok=True), path))
 
 
-def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `overlay` laid over it: mappings merge key by key, anything else is replaced."""
+def merged(base: dict[str, Any], overlay: dict[str, Any], whole_if: str | None = None) -> dict[str, Any]:
+    """`base` with `overlay` laid over it: mappings merge key by key, anything else is replaced, and
+    so is a mapping holding the key `whole_if` (a source's `kind`: one source never mixes with
+    another's fields)."""
     result = dict(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
+        if isinstance(value, dict) and isinstance(result.get(key), dict) and whole_if not in value:
+            result[key] = merged(result[key], value, whole_if)
         else:
             result[key] = value
     return result
