@@ -49,9 +49,9 @@ def continuous_training(
     raw_data = ingest_data(data)
     # Captured requests are labeled as labels arrive; a batch handed in is labeled on every row.
     labels = "where_arrived" if isinstance(data.source, CapturedSource) else "every_row"
-    batch, labeled = validate_new_batch(raw_data, labels)
+    batch, labeled, label_coverage = validate_new_batch(raw_data, labels)
     _, drift_result = check_data_drift(batch, drift, monitoring)
-    _, quality_result = check_model_quality(labeled, quality, monitoring)
+    _, quality_result = check_model_quality(labeled, label_coverage, quality, monitoring)
     decide_retraining(drift_result, quality_result)
 
 

@@ -24,7 +24,7 @@ NO_LABELS_REPORT = "<p>No labels have arrived for these rows yet: quality was no
 
 @step(enable_cache=False)
 def check_model_quality(
-    batch: pd.DataFrame, quality: QualityConfig, monitoring: MonitoringConfig
+    batch: pd.DataFrame, label_coverage: float, quality: QualityConfig, monitoring: MonitoringConfig
 ) -> Tuple[Annotated[HTMLString, QUALITY_REPORT], Annotated[QualityResult, QUALITY_RESULT]]:
     context = get_step_context()
     version = context.model
@@ -57,6 +57,7 @@ def check_model_quality(
         },
         run_id_name_or_prefix=context.pipeline_run.id,
     )
-    for target in export_quality_metrics(result, version.name, str(version.number), monitoring):
+    exported = export_quality_metrics(result, label_coverage, version.name, str(version.number), monitoring)
+    for target in exported:
         logger.info("Quality metrics exported to %s", target)
     return HTMLString(html), result

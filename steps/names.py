@@ -30,6 +30,7 @@ PREDICTIONS = "predictions"
 # Drift, quality and continuous training
 BATCH = "batch"
 LABELED_BATCH = "labeled_batch"  # its rows with a label: quality and retraining read it
+LABEL_COVERAGE = "label_coverage"  # the share of the batch's rows that carry a label
 DRIFT_REPORT = "drift_report"
 DRIFT_RESULT = "drift_result"
 QUALITY_REPORT = "quality_report"

@@ -78,8 +78,12 @@ def drift_registry(result: DriftResult, model_name: str, model_version: str) -> 
     return registry
 
 
-def quality_registry(result: QualityResult, model_name: str, model_version: str) -> CollectorRegistry:
-    """The production version's scores on a labeled batch, its held-out scores, and the verdict."""
+def quality_registry(
+    result: QualityResult, label_coverage: float, model_name: str, model_version: str
+) -> CollectorRegistry:
+    """The production version's scores on a batch's labeled rows, its held-out scores, the verdict,
+    and the share of the batch's rows that were labeled (on captured traffic, those whose labels
+    arrived)."""
     registry = CollectorRegistry()
     labels = {"model": model_name, "model_version": model_version}
     per_metric = [*labels, "metric"]
@@ -102,6 +106,7 @@ def quality_registry(result: QualityResult, model_name: str, model_version: str)
     for name, help_text, value in (
         ("quality_dropped", "1 if a quality metric fell under its floor or margin", result.dropped),
         ("quality_batch_rows", "Labeled rows the quality was measured on", result.n_rows),
+        ("label_coverage", "Share of the checked batch's rows that carried a label", label_coverage),
         ("quality_check_timestamp_seconds", "When the quality check ran (Unix time)", time.time()),
     ):
         Gauge(f"{PREFIX}_{name}", help_text, list(labels), registry=registry).labels(**labels).set(value)
@@ -116,10 +121,15 @@ def export_drift_metrics(
 
 
 def export_quality_metrics(
-    result: QualityResult, model_name: str, model_version: str, config: MonitoringConfig
+    result: QualityResult,
+    label_coverage: float,
+    model_name: str,
+    model_version: str,
+    config: MonitoringConfig,
 ) -> list[str]:
     """Send the quality gauges where the config says; returns where they went (empty if nowhere)."""
-    return _export(quality_registry(result, model_name, model_version), "quality", model_name, config)
+    registry = quality_registry(result, label_coverage, model_name, model_version)
+    return _export(registry, "quality", model_name, config)
 
 
 def _export(registry: CollectorRegistry, check: str, model_name: str, config: MonitoringConfig) -> list[str]:

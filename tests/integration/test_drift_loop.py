@@ -395,6 +395,8 @@ def test_whole_loop_retrains_promotes_redeploys_and_reports_to_prometheus(
         assert metadata["retrain_explanation"].startswith("dataset drift: 30 of 30 feature columns drifted")
         accuracy = query(prometheus, f'mlops_model_quality{{model="{model}",metric="accuracy"}}')
         assert float(accuracy[0]["value"][1]) == pytest.approx(metadata["quality_scores"]["accuracy"])
+        coverage = query(prometheus, f'mlops_label_coverage{{model="{model}"}}')
+        assert float(coverage[0]["value"][1]) == metadata["label_coverage"] == 1.0  # a batch handed in
         second = production(model).number
         assert second == first + 1
         assert str(second) == metadata["retrained_version"]

@@ -79,7 +79,7 @@ def test_quality_gauges_go_beside_the_drift_textfile_without_replacing_it(tmp_pa
     )
 
     export_drift_metrics(RESULT, "churn", "7", MonitoringConfig(textfile=path))
-    exported = export_quality_metrics(quality, "churn", "7", MonitoringConfig(textfile=path))
+    exported = export_quality_metrics(quality, 0.25, "churn", "7", MonitoringConfig(textfile=path))
 
     assert exported == [str(tmp_path / "drift-quality.prom")]
     version = (("model", "churn"), ("model_version", "7"))
@@ -89,4 +89,5 @@ def test_quality_gauges_go_beside_the_drift_textfile_without_replacing_it(tmp_pa
     assert ("mlops_model_quality_held_out", tuple(sorted((*version, ("metric", "roc_auc"))))) not in found
     assert found[("mlops_quality_dropped", version)] == 1.0
     assert found[("mlops_quality_batch_rows", version)] == 300.0
+    assert found[("mlops_label_coverage", version)] == 0.25
     assert samples(path.read_text())[("mlops_drift_share", version)] == 0.5
