@@ -39,6 +39,11 @@ class DeadLetter:
     reason: str
 
 
+def too_many_deliveries(delivered: int, max_deliveries: int) -> str:
+    """The dead letter's reason for an entry read by `max_deliveries` runs that failed."""
+    return f"read by {delivered - 1} runs that did not succeed (max_deliveries: {max_deliveries})"
+
+
 def named(dead: tuple[DeadLetter, ...] | list[DeadLetter]) -> str:
     """The moved entries, each with its reason, for an error or a summary."""
     return "; ".join(f"{letter.entry_id}: {letter.reason}" for letter in dead)

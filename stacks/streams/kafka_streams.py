@@ -50,10 +50,11 @@ from stacks.streams.base import (
     StreamReader,
     named,
     new_consumer,
+    too_many_deliveries,
     unshared,
 )
 from stacks.streams.claims import Claims, Segment, claim_record, done_record, settle_record
-from stacks.streams.records import UnreadableRecord, parse_record
+from stacks.streams.records import FrameBuilder, UnreadableRecord, parse_record
 
 BROKER_SECONDS = 10.0  # longest wait for an answer: metadata, committed offsets, deliveries, an end
 METADATA_TRY_SECONDS = 0.5  # a metadata request is retried this often until the brokers answer or refuse
@@ -139,21 +140,21 @@ class KafkaStreamReader(StreamReader):
                     f"{self.label}: no entries to read for group '{source.group}' (none new, none left "
                     f"by a failed run for {source.reclaim_after_seconds:g} s)"
                 )
-            records, dead = self._sort(reads + fresh)
+            kept, frame, dead = self._sort(reads + fresh)
             self._to_dead_letter(reads + fresh, dead)
             taken = [replace(s, consumer=self.consumer, at=now, deliveries=s.deliveries + 1) for s in stale]
             self._claim(taken + _new_segments(fresh, self.consumer, now), dead, gone)
-        if not records:
+        if not kept:
             raise DataSourceError(
                 f"{self.label}: all {len(dead)} entries read were moved to the dead-letter topic "
                 f"'{source.dead_letter_stream()}': {named(dead)}"
             )
         return KafkaBatch(
-            frame=pd.DataFrame.from_records([row for _, rows in records for row in rows]),
+            frame=frame,
             consumer=self.consumer,
-            ranges=_ranges([read for read, _ in records]),
-            entries=len(records),
-            redelivered=sum(read.deliveries > 1 for read, _ in records),
+            ranges=_ranges(kept),
+            entries=len(kept),
+            redelivered=sum(read.deliveries > 1 for read in kept),
             dead_lettered=tuple(dead),
         )
 
@@ -291,22 +292,27 @@ class KafkaStreamReader(StreamReader):
         messages, _ = poll_partitions(self._group, starts, budget, self.source.idle_seconds)
         return [_Read.of(message, 1) for message in messages]
 
-    def _sort(self, reads: list[_Read]) -> tuple[list[tuple[_Read, list[dict[str, Any]]]], list[DeadLetter]]:
-        """The rows of each message to read, and the messages to move to the dead letter with the
+    def _sort(self, reads: list[_Read]) -> tuple[list[_Read], pd.DataFrame, list[DeadLetter]]:
+        """The messages read and their rows, and the messages to move to the dead letter with the
         reason."""
-        records: list[tuple[_Read, list[dict[str, Any]]]] = []
+        kept: list[_Read] = []
+        rows = FrameBuilder()
         dead: list[DeadLetter] = []
         for read in reads:
             if read.deliveries > self.source.max_deliveries:
-                failed, limit = read.deliveries - 1, self.source.max_deliveries
-                reason = f"read by {failed} runs that did not succeed (max_deliveries: {limit})"
-                dead.append(DeadLetter(read.entry_id, reason))
+                dead.append(
+                    DeadLetter(
+                        read.entry_id, too_many_deliveries(read.deliveries, self.source.max_deliveries)
+                    )
+                )
                 continue
             try:
-                records.append((read, self._rows(message_record(read.message.value()))))
+                rows.add(self._rows(message_record(read.message.value())))
             except UnreadableRecord as error:
                 dead.append(DeadLetter(read.entry_id, str(error)))
-        return records, dead
+            else:
+                kept.append(read)
+        return kept, rows.frame(), dead
 
     def _rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The rows a message's record holds: itself (UnreadableRecord if it holds none)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -22,12 +22,35 @@ import redis
 from core.env_vars import expand_variables
 from core.errors import DataSourceError
 from core.sources import Login, StreamSource, describe_source
-from stacks.streams.base import DeadLetter, StreamBatch, StreamReader, named, new_consumer
-from stacks.streams.records import UnreadableRecord, parse_record
+from stacks.streams.base import (
+    DeadLetter,
+    StreamBatch,
+    StreamReader,
+    named,
+    new_consumer,
+    too_many_deliveries,
+)
+from stacks.streams.records import FrameBuilder, UnreadableRecord, parse_record
 
-READ_CHUNK = 1_000  # entries per XREADGROUP, XAUTOCLAIM, XPENDING call
+READ_CHUNK = 100  # entries per XREADGROUP, XAUTOCLAIM: an entry of captures holds 50 requests
+PENDING_CHUNK = 1_000  # entries per XPENDING (ids and counts only)
 
 Entry = tuple[str, dict[str, str]]
+
+
+@dataclass
+class _Sorting:
+    """What a read has sorted so far: the entries kept and their rows, those for the dead letter
+    (with their fields, to copy), and whether any entry had the source's field."""
+
+    entries: int = 0
+    kept: list[str] = field(default_factory=list)
+    rows: FrameBuilder = field(default_factory=FrameBuilder)
+    dead: list[DeadLetter] = field(default_factory=list)
+    dead_fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    field_seen: bool = False
+    first_id: str = ""
+    first_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,42 +83,48 @@ class RedisStreamReader(StreamReader):
             self._ensure_group()
             reclaimed = self._reclaim()
             deliveries = self._deliveries(reclaimed)
-            fresh: list[Entry] = []
-            while len(reclaimed) + len(fresh) < source.max_records:
-                wanted = min(READ_CHUNK, source.max_records - len(reclaimed) - len(fresh))
+            read = _Sorting()
+            self._sort(reclaimed, deliveries, read)
+            del reclaimed
+            # A chunk at a time, each made rows before the next is read: a window is held as its
+            # frame, not as the text of its entries.
+            while read.entries < source.max_records:
+                wanted = min(READ_CHUNK, source.max_records - read.entries)
                 chunk = self._read_new(wanted, block_ms=math.ceil(source.idle_seconds * 1000))
                 if not chunk:
                     break
-                fresh += chunk
-            entries = reclaimed + fresh
-            if not entries:
+                self._sort(chunk, deliveries, read)
+            if not read.entries:
                 raise DataSourceError(
                     f"{self.label}: no entries to read for group '{source.group}' (none new, none left "
                     f"by a failed run for {source.reclaim_after_seconds:g} s)"
                 )
-            self._check_field(entries)
-            records, dead = self._sort(entries, deliveries)
-            self._move_to_dead_letter(entries, dead)
-        if not records:
+            if not read.field_seen:  # the source's mistake, not the entries': refused, nothing moved
+                raise DataSourceError(
+                    f"{self.label}: no entry read has the field '{source.field}' (entry {read.first_id} "
+                    f"has: {', '.join(read.first_fields)}); check the source's `field`"
+                )
+            self._move_to_dead_letter(read.dead, read.dead_fields)
+        if not read.kept:
             raise DataSourceError(
-                f"{self.label}: all {len(entries)} entries read were moved to the dead-letter stream "
-                f"'{source.dead_letter_stream()}': {named(dead)}"
+                f"{self.label}: all {read.entries} entries read were moved to the dead-letter stream "
+                f"'{source.dead_letter_stream()}': {named(read.dead)}"
             )
         return RedisBatch(
-            frame=pd.DataFrame.from_records([row for _, rows in records for row in rows]),
+            frame=read.rows.frame(),
             consumer=self.consumer,
-            first_id=records[0][0],
-            last_id=records[-1][0],
-            entries=len(records),
-            redelivered=sum(entry_id in deliveries for entry_id, _ in records),
-            dead_lettered=tuple(dead),
+            first_id=read.kept[0],
+            last_id=read.kept[-1],
+            entries=len(read.kept),
+            redelivered=sum(entry_id in deliveries for entry_id in read.kept),
+            dead_lettered=tuple(read.dead),
         )
 
     def acknowledge(self) -> int:
         source = self.source
         with redis_errors(f"{self.label}: cannot acknowledge"):
             acknowledged = 0
-            while held := self._held("-", "+", READ_CHUNK):
+            while held := self._held("-", "+", PENDING_CHUNK):
                 ids = [entry["message_id"] for entry in held]
                 acknowledged += int(self.client.xack(source.stream, source.group, *ids))
             self.client.xgroup_delconsumer(source.stream, source.group, self.consumer)
@@ -167,50 +196,38 @@ class RedisStreamReader(StreamReader):
         )
         return [(entry_id, fields) for _, entries in answer or [] for entry_id, fields in entries if fields]
 
-    def _check_field(self, entries: list[Entry]) -> None:
-        """A `field` no entry has is the source's mistake, not the entries': refused, nothing moved."""
-        field = self.source.field
-        if not any(field in fields for _, fields in entries):
-            raise DataSourceError(
-                f"{self.label}: no entry read has the field '{field}' (entry {entries[0][0]} has: "
-                f"{', '.join(sorted(entries[0][1]))}); check the source's `field`"
-            )
-
-    def _sort(
-        self, entries: list[Entry], deliveries: dict[str, int]
-    ) -> tuple[list[tuple[str, list[dict[str, Any]]]], list[DeadLetter]]:
-        """The rows of each entry to read, and the entries to move to the dead letter with the reason."""
+    def _sort(self, entries: list[Entry], deliveries: dict[str, int], read: _Sorting) -> None:
+        """Each entry's rows added to the read, or the entry kept aside for the dead letter with
+        the reason."""
         source = self.source
-        records: list[tuple[str, list[dict[str, Any]]]] = []
-        dead: list[DeadLetter] = []
+        if entries and not read.first_fields:
+            read.first_id, read.first_fields = entries[0][0], sorted(entries[0][1])
         for entry_id, fields in entries:
+            read.entries += 1
             delivered = deliveries.get(entry_id, 1)
             raw = fields.get(source.field)
-            if raw is None:
-                dead.append(DeadLetter(entry_id, f"no field '{source.field}'"))
-            elif delivered > source.max_deliveries:
-                failed = delivered - 1
-                reason = (
-                    f"read by {failed} runs that did not succeed (max_deliveries: {source.max_deliveries})"
-                )
-                dead.append(DeadLetter(entry_id, reason))
+            read.field_seen = read.field_seen or raw is not None
+            try:
+                if raw is None:
+                    raise UnreadableRecord(f"no field '{source.field}'")
+                if delivered > source.max_deliveries:
+                    raise UnreadableRecord(too_many_deliveries(delivered, source.max_deliveries))
+                read.rows.add(self._rows(raw))
+            except UnreadableRecord as error:
+                read.dead.append(DeadLetter(entry_id, str(error)))
+                read.dead_fields[entry_id] = fields
             else:
-                try:
-                    records.append((entry_id, self._rows(raw)))
-                except UnreadableRecord as error:
-                    dead.append(DeadLetter(entry_id, str(error)))
-        return records, dead
+                read.kept.append(entry_id)
 
     def _rows(self, raw: str) -> list[dict[str, Any]]:
         """The rows an entry holds: one record (UnreadableRecord if it is none)."""
         return [parse_record(raw)]
 
-    def _move_to_dead_letter(self, entries: list[Entry], dead: list[DeadLetter]) -> None:
+    def _move_to_dead_letter(self, dead: list[DeadLetter], fields_of: dict[str, dict[str, str]]) -> None:
         """Each entry copied to the dead-letter stream with its id and reason, and acknowledged in
         the group, in one transaction: never both kept and moved, never lost."""
         if not dead:
             return
-        fields_of = dict(entries)
         transaction = self.client.pipeline(transaction=True)
         for letter in dead:
             fields = fields_of[letter.entry_id] | {"entry_id": letter.entry_id, "reason": letter.reason}
