@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 from capture_records import capture_record, encoded_batch
-from prometheus_client import REGISTRY, Counter
+from metrics_compat import shared_counter
 
 SETTINGS_FILE = "capture.json"
 PASSWORD_FILE = ".capture-password"  # owner-only, beside the settings
@@ -36,16 +36,10 @@ CAPTURED_METRIC = "model_captured_requests"
 DROPPED_METRIC = "model_capture_dropped_requests"
 
 
-def _counter(name: str, documentation: str, labels: list[str]) -> Counter:
-    """One counter per name: MLServer imports the runtime again on every model load."""
-    existing = REGISTRY._names_to_collectors.get(name)  # no public lookup by name
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    return Counter(name, documentation, labels)
-
-
-CAPTURED = _counter(CAPTURED_METRIC, "Requests captured to the stream", ["model"])
-DROPPED = _counter(DROPPED_METRIC, "Requests not captured: buffer_full or stream_down", ["model", "reason"])
+CAPTURED = shared_counter(CAPTURED_METRIC, "Requests captured to the stream", ["model"])
+DROPPED = shared_counter(
+    DROPPED_METRIC, "Requests not captured: buffer_full or stream_down", ["model", "reason"]
+)
 
 
 @dataclass(frozen=True)

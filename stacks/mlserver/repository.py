@@ -36,6 +36,7 @@ RUNTIME_SOURCES = {
     "contract_rules.py": Path(__file__).resolve().parents[2] / "core" / "rules.py",
     "capture_writer.py": Path(__file__).resolve().with_name("capture.py"),
     "capture_records.py": Path(__file__).resolve().parents[2] / "core" / "capture.py",
+    "metrics_compat.py": Path(__file__).resolve().with_name("metrics_compat.py"),
 }
 RUNTIME_CLASS = "runtime.SchemaCheckedModel"
 MODEL_FILE = "model.joblib"

@@ -21,12 +21,12 @@ from typing import Any
 import contract_rules
 import numpy as np
 from capture_writer import CaptureSettings, CaptureWriter
+from metrics_compat import shared_counter
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver.utils import get_model_uri
-from prometheus_client import REGISTRY, Counter
 from version_scorer import VersionScorer
 
 PAYLOAD_TOO_LARGE = 413
@@ -34,20 +34,11 @@ UNPROCESSABLE = 422
 VIOLATIONS_METRIC = "model_contract_violations"
 
 
-def _violations_counter() -> Counter:
-    """The one counter of refusals by the contract: MLServer imports this module again each time it
-    loads a model, and the registry refuses a second counter of the same name."""
-    existing = REGISTRY._names_to_collectors.get(VIOLATIONS_METRIC)  # no public lookup by name
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    return Counter(
-        VIOLATIONS_METRIC,
-        "Requests refused for breaking the model version's data contract",
-        ["model", "column", "rule"],
-    )
-
-
-VIOLATIONS = _violations_counter()
+VIOLATIONS = shared_counter(
+    VIOLATIONS_METRIC,
+    "Requests refused for breaking the model version's data contract",
+    ["model", "column", "rule"],
+)
 
 
 class SchemaCheckedModel(MLModel):

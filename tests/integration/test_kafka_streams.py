@@ -328,7 +328,7 @@ def kafka_capture_writer(broker: Broker, folder: Path, stream: str, model: str) 
 
 def capture_writer_as_mlserver_imports_it(folder: Path) -> Any:
     """The capture writer from a model folder, beside the records module, as MLServer imports it."""
-    for name in ("capture_writer.py", "capture_records.py"):
+    for name in ("capture_writer.py", "capture_records.py", "metrics_compat.py"):
         shutil.copyfile(RUNTIME_SOURCES[name], folder / name)
     sys.path.insert(0, str(folder))
     try:
