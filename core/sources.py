@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from core.env_vars import CredentialField, expand_variables
 from core.errors import ConfigError, DataSourceError
 from core.redaction import redact_text, redact_url
-from core.types import StrictModel
+from core.types import CAPTURE_STREAM, StrictModel
 
 # `kind` has no default on purpose: ZenML stores parameters without their defaults, and the union
 # below needs `kind` to tell the sources apart when it reads them back.
@@ -209,8 +209,8 @@ class CapturedSource(StreamSource):
 
     kind: Literal["captured"]  # type: ignore[assignment]
     max_records: int = Field(default=500, gt=0)
-    """Most stream entries one run reads: the endpoint writes up to 200 requests to an entry."""
-    stream: str = "inference-captures"
+    """Most stream entries one run reads: the endpoint writes up to 50 requests to an entry."""
+    stream: str = CAPTURE_STREAM
     """The stream or topic the endpoint captures to (the deployer's `capture_stream`)."""
     labels: str | None = None
     """Where labels are kept by request: `<stream>:labels` (a Redis hash) or `<stream>.labels` (a

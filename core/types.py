@@ -10,6 +10,9 @@ ColumnKind = Literal["numeric", "integer", "categorical", "boolean"]
 SearchMetric = Literal["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
 MetricName = Literal[SearchMetric, "f1"]
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)  # every metric a model version may carry
+# The stream the endpoint captures to unless its deployer names another: the captured source's
+# default, and the one key the local Redis lets its capture account append to.
+CAPTURE_STREAM = "inference-captures"
 
 
 class StrictModel(BaseModel):

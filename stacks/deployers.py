@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from core.compilation import ServingChoice
 from core.dependencies import model_requirements
 from core.errors import ConfigError, DeploymentError
-from core.sources import CapturedSource, Login
 from stacks.mlserver.config import MLServerConfig
 from stacks.seldon.settings import SeldonSettings
 
@@ -254,17 +253,3 @@ def stop_deployments(deployer: Any, model_name: str) -> int:
     for service in services:
         deployer.delete_model_server(service.uuid, force=True)
     return len(services)
-
-
-def captured_traffic(deployer: Any) -> tuple[CapturedSource, Login | None]:
-    """Where the deployer captures the requests its endpoints answer (and their labels go), with
-    the capture server's account; a deployer that captures nothing is an error naming the fix."""
-    capture_url = getattr(deployer.config, "capture_url", None) if deployer is not None else None
-    if capture_url is None:
-        raise ConfigError(
-            "the active stack's model deployer captures no requests; set its `capture_url` "
-            "(the local-servers stack captures to the Redis of `python run.py servers up`)"
-        )
-    source = CapturedSource(kind="captured", url=capture_url, stream=deployer.config.capture_stream)
-    password = deployer.config.capture_password
-    return source, (Login(username=None, password=password) if password else None)

@@ -45,6 +45,7 @@ DROPPED = shared_counter(
 @dataclass(frozen=True)
 class CaptureSettings:
     url: str
+    username: str | None
     stream: str
     rate: float
     buffer: int
@@ -124,7 +125,7 @@ class _RedisSink:
 
         self.settings = settings
         self.model = model
-        account = {"password": settings.password} if settings.password else {}
+        account = {"username": settings.username, "password": settings.password} if settings.password else {}
         self._client = redis.Redis.from_url(
             settings.url, socket_timeout=5, socket_connect_timeout=2, **account
         )

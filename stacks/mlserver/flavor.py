@@ -11,6 +11,8 @@ from pydantic import Field, field_validator
 from zenml.model_deployers.base_model_deployer import BaseModelDeployerConfig, BaseModelDeployerFlavor
 from zenml.utils.secret_utils import SecretField
 
+from core.types import CAPTURE_STREAM
+
 if TYPE_CHECKING:
     from stacks.mlserver.deployer import MLServerModelDeployer
 
@@ -29,11 +31,14 @@ class MLServerModelDeployerConfig(BaseModelDeployerConfig):
         description="Capture every answered request to this Redis server (redis://HOST:PORT/DB) or "
         "Kafka cluster (kafka://HOST:PORT[,HOST:PORT]); none: capture is off.",
     )
+    capture_username: str | None = Field(
+        default=None, description="The Redis account captures are written with (none: the default user)."
+    )
     capture_password: str | None = SecretField(
-        default=None, description="The capture server's password, as a secret reference {{secret.key}}."
+        default=None, description="The capture account's password, as a secret reference {{secret.key}}."
     )
     capture_stream: str = Field(
-        default="inference-captures", description="The stream (or Kafka topic) captures go to."
+        default=CAPTURE_STREAM, description="The stream (or Kafka topic) captures go to."
     )
     capture_rate: float = Field(
         default=1.0, gt=0, le=1, description="Share of requests captured (sampled at random)."
@@ -60,6 +65,7 @@ class MLServerModelDeployerConfig(BaseModelDeployerConfig):
             return None
         return {
             "url": self.capture_url,
+            "username": self.capture_username,
             "stream": self.capture_stream,
             "rate": self.capture_rate,
             "buffer": self.capture_buffer,

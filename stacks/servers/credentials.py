@@ -39,6 +39,9 @@ class Credentials:
     postgres_admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     mlflow_store_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     zenml_store_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    # The endpoint's Redis account: it may append to the capture stream and do nothing else.
+    redis_capture_username: str = "capture"
+    redis_capture_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
 
 def load_or_create_credentials(folder: Path) -> Credentials:
@@ -70,7 +73,8 @@ def zenml_secrets(credentials: Credentials, config: ServersConfig) -> dict[str, 
     """The ZenML secrets the stacks and sources name: `local_s3` (S3 artifact stores),
     `local_mlflow` (the tracker), `local_azure` (the Azure artifact store, in the shape ZenML's Azure
     secret expects), and `local_postgres`, `local_mysql` (the data sources' account, never an
-    administrator or a store's), `local_redis` (a source's `secret:`)."""
+    administrator or a store's), `local_redis` (a source's `secret:`), `local_redis_capture` (the
+    endpoint's: append to the capture stream only)."""
     return {
         "local_s3": {
             "aws_access_key_id": credentials.aws_access_key_id,
@@ -81,6 +85,10 @@ def zenml_secrets(credentials: Credentials, config: ServersConfig) -> dict[str, 
         "local_postgres": {"username": config.postgres.user, "password": credentials.postgres_password},
         "local_mysql": {"username": config.mysql.user, "password": credentials.mysql_password},
         "local_redis": {"password": credentials.redis_password},
+        "local_redis_capture": {
+            "username": credentials.redis_capture_username,
+            "password": credentials.redis_capture_password,
+        },
     }
 
 

@@ -1,9 +1,11 @@
-"""Redis from Debian's packages, with a password and an append-only file in the run folder: stream sources."""
+"""Redis from Debian's packages, with a password and an append-only file in the run folder: stream
+sources, and the endpoint's captures through an account that may only append them."""
 
 from __future__ import annotations
 
 import os
 
+from core.types import CAPTURE_STREAM
 from stacks.servers.base import Launch, ProcessServer
 from stacks.servers.config import RedisServerConfig
 from stacks.servers.credentials import Credentials
@@ -35,5 +37,9 @@ class RedisServer(ProcessServer):
                 f"bind {self.config.host}\nport {self.config.port}\ndir {self.folder}\n"
                 f'requirepass {credentials.redis_password}\nappendonly yes\nsave ""\n'
                 "protected-mode yes\ndaemonize no\n"
+                # The endpoint's account appends captures and nothing else: it reads no stream or
+                # label, and touches no other key.
+                f"user {credentials.redis_capture_username} on >{credentials.redis_capture_password} "
+                f"resetkeys ~{CAPTURE_STREAM} resetchannels -@all +xadd +ping\n"
             )
         return Launch(commands=[["redis-server", str(settings)]], env=self.environment({}))

@@ -321,7 +321,13 @@ def kafka_capture_writer(broker: Broker, folder: Path, stream: str, model: str) 
     """The capture writer module as MLServer imports it, and a writer of `model`'s captures to `stream`."""
     writer_module = capture_writer_as_mlserver_imports_it(folder)
     settings = writer_module.CaptureSettings(
-        url=f"kafka://{broker.address}", stream=stream, rate=1.0, buffer=100, max_entries=1000, password=None
+        url=f"kafka://{broker.address}",
+        username=None,
+        stream=stream,
+        rate=1.0,
+        buffer=100,
+        max_entries=1000,
+        password=None,
     )
     return writer_module, writer_module.CaptureWriter(settings, model)
 

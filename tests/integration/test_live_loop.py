@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,14 @@ SHIFTED_ROWS = 1_000
 LABELED_SHARE = 5  # one row in five gets its label
 
 
+RedisClient = redis.Redis
+
+
 @dataclass(frozen=True)
 class Loop:
     env: dict[str, str]
     redis: redis.Redis
+    capture_account: RedisClient  # the endpoint's, as the stack's deployer logs in
     folder: Path
 
 
@@ -58,7 +62,11 @@ client = Client()
 local = client.get_stack("local")
 client.create_stack_component(
     name="mlserver-capturing", flavor="mlserver", component_type=T.MODEL_DEPLOYER,
-    configuration={"capture_url": sys.argv[1], "capture_password": "{{local_redis.password}}"},
+    configuration={  # as stacks/local-servers.yaml's
+        "capture_url": sys.argv[1],
+        "capture_username": "capture",
+        "capture_password": "{{local_redis_capture.password}}",
+    },
 )
 client.create_stack(name=sys.argv[2], components={
     T.ORCHESTRATOR: local.components[T.ORCHESTRATOR][0].name,
@@ -78,8 +86,13 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     ok(run_cli("servers", "up", "redis", env=env, timeout=300))
     try:
         credentials = json.loads((Path(env["MLOPS_SERVERS_DIR"]) / "credentials.json").read_text())
-        client = redis.Redis.from_url(
-            f"{env['LOCAL_REDIS_URL']}/0", password=credentials["redis_password"], decode_responses=True
+        url = f"{env['LOCAL_REDIS_URL']}/0"
+        client = redis.Redis.from_url(url, password=credentials["redis_password"], decode_responses=True)
+        capture_account = redis.Redis.from_url(
+            url,
+            username=credentials["redis_capture_username"],
+            password=credentials["redis_capture_password"],
+            decode_responses=True,
         )
         ok(run_cli("--pipeline", "training", "--model-name", MODEL, env=env))
         script = folder / "register.py"  # ZenML needs a main module with a file to load flavors
@@ -91,7 +104,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         (folder / "deployment.yaml").write_text(yaml.safe_dump(deploy))
         deployed = ["--pipeline", "deployment", "--config", str(folder / "deployment.yaml")]
         ok(run_cli(*deployed, "--model-name", MODEL, env=env))
-        yield Loop(env, client, folder)
+        yield Loop(env, client, capture_account, folder)
     finally:
         run_cli("deployment", "stop", "--model-name", MODEL, env=env)
         run_cli("servers", "down", env=env, timeout=300)
@@ -155,6 +168,24 @@ def test_served_requests_are_captured_labeled_later_and_drive_retraining(loop: L
     assert pending["pending"] == 0  # acknowledged once the run (retraining and redeploy) succeeded
     moved: Any = loop.redis.xrange(f"{CAPTURES}:dead-letter")
     assert [fields["reason"] for _, fields in moved] == [letter["reason"]]
+
+
+def test_the_endpoints_account_appends_captures_and_may_do_nothing_else(loop: Loop) -> None:
+    """It wrote every capture above; it reads no capture or label, and writes no other key."""
+    assert loop.capture_account.ping()
+    refusals: list[Callable[[RedisClient], object]] = [
+        lambda account: account.xrange(CAPTURES, count=1),
+        lambda account: account.xreadgroup("spy", "spy", {CAPTURES: ">"}, count=1),
+        lambda account: account.hget(f"{CAPTURES}:labels", "any/0"),
+        lambda account: account.xadd("another-stream", {"record": "{}"}),
+        lambda account: account.delete(CAPTURES),
+        lambda account: account.config_get("dir"),
+        lambda account: account.flushall(),
+    ]
+    for refused in refusals:
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            refused(loop.capture_account)
+    assert loop.redis.exists("another-stream") == 0
 
 
 def test_with_the_stream_down_the_endpoint_answers_and_counts_what_it_did_not_capture(loop: Loop) -> None:
