@@ -3,7 +3,7 @@
 The demo model is trained in process from `configs/training.yaml`. A shifted batch (`core/simulate.py`)
 is answered by it and written straight to the capture stream of the Redis `run.py servers up redis`
 starts, single-row requests 200 to an entry (the endpoint writes 50 to an entry), in its record
-format (`core/capture.py` `capture_record`, `capture_batch`); a fifth of the requests get their
+format (`core/capture.py` `capture_record`, `encoded_batch`); a fifth of the requests get their
 label in the labels hash, as `run.py labels`
 stores them (`CapturedReader.add_labels`). Then, in a fresh process per window, the verdict is timed
 as continuous training reaches it: the captured reader reads the window and joins the labels that
@@ -100,9 +100,10 @@ def write_captures(
 ) -> float:
     """`requests` single-row captures of a shifted batch, with the model's answers, appended to the
     capture stream; every `labeled_every`-th request's label stored by request id. Captures/s."""
+    import orjson
     import redis
 
-    from core.capture import capture_batch, capture_record, label_key
+    from core.capture import capture_record, encoded_batch, label_key
     from core.simulate import simulate_batch
     from core.sources import CapturedSource
     from stacks.streams.captured import CapturedReader
@@ -122,7 +123,7 @@ def write_captures(
             )
             for row in range(first, min(first + CAPTURES_PER_ENTRY, requests))
         ]
-        pipe.xadd(source.stream, {source.field: json.dumps(capture_batch(captures))})
+        pipe.xadd(source.stream, {source.field: encoded_batch([orjson.dumps(c) for c in captures])})
     pipe.execute()
     client.close()
     elapsed = time.perf_counter() - start

@@ -6,7 +6,7 @@ each row is known by the request id and its position (`request_row`), which is a
 that arrives later finds its row (`label_key`).
 
 The MLServer runtime builds captures with `capture_record` and writes them in batches, one stream
-entry each (`capture_batch`; this file is copied beside it, so it imports nothing but numpy,
+entry each (`encoded_batch`; this file is copied beside it, so it imports nothing but numpy,
 pandas and the standard library); `captured_rows` turns an entry back into the rows the drift
 and quality checks read, and `with_labels` joins the labels that arrived.
 """
@@ -54,13 +54,9 @@ def capture_record(
     }
 
 
-def capture_batch(captures: list[dict[str, Any]]) -> dict[str, Any]:
-    """One stream entry (Kafka message) holding captures, in the order the requests were answered."""
-    return {CAPTURES: captures}
-
-
 def encoded_batch(encoded_captures: list[bytes]) -> bytes:
-    """`capture_batch` of captures serialised one by one (JSON bytes each), serialised."""
+    """One stream entry (Kafka message): the captures, each serialised as JSON by the writer, in the
+    order the requests were answered, under `CAPTURES`."""
     return b'{"' + CAPTURES.encode() + b'":[' + b",".join(encoded_captures) + b"]}"
 
 
@@ -70,7 +66,7 @@ def label_key(request_id: str, request_row: int = 0) -> str:
 
 
 def captured_rows(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per request row of a stream entry's captures (`capture_batch`): its features, the
+    """One row per request row of a stream entry's captures (`encoded_batch`): its features, the
     prediction it got, and which request, row and version it was; an entry that is not one raises
     UnusableCapture."""
     captures = entry.get(CAPTURES)

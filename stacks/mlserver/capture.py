@@ -108,10 +108,13 @@ class CaptureWriter:
         self._write_pending()
 
     def _write_pending(self) -> None:
-        """Send what gathered, up to `WRITE_BATCH` captures to an entry."""
+        """Send what had gathered when the round began (requests go on appending), up to
+        `WRITE_BATCH` captures to an entry."""
         entries = []
-        while self._pending:
-            batch = [self._pending.popleft() for _ in range(min(WRITE_BATCH, len(self._pending)))]
+        waiting = len(self._pending)
+        while waiting:
+            batch = [self._pending.popleft() for _ in range(min(WRITE_BATCH, waiting))]
+            waiting -= len(batch)
             entries.append((encoded_batch(batch), len(batch)))
         if entries and not self._sink.send(entries):
             self._stopping.wait(RETRY_SECONDS)

@@ -13,9 +13,9 @@ import pytest
 from core.capture import (
     UnusableCapture,
     Values,
-    capture_batch,
     capture_record,
     captured_rows,
+    encoded_batch,
     label_key,
     label_keys,
     with_labels,
@@ -29,7 +29,7 @@ def test_an_entry_written_as_the_endpoint_writes_it_becomes_one_row_per_request_
         capture_record("b", "3", inputs, ["x"], 11.0),
     ]
     captures[1]["inputs"] = {"age": [5.0], "city": ["Bergen"]}
-    written = orjson.dumps(capture_batch(captures), option=orjson.OPT_SERIALIZE_NUMPY)
+    written = encoded_batch([orjson.dumps(c, option=orjson.OPT_SERIALIZE_NUMPY) for c in captures])
 
     rows = pd.DataFrame(captured_rows(json.loads(written)))
 
@@ -75,7 +75,11 @@ def test_an_entry_that_cannot_become_rows_says_why(entry: dict[str, object], rea
 
 def test_labels_join_by_request_and_row_and_missing_ones_stay_missing() -> None:
     rows = pd.DataFrame(
-        captured_rows(capture_batch([capture_record("a", None, {"x": [1.0, 2.0]}, [0, 1], 1.0)]))
+        captured_rows(
+            json.loads(
+                encoded_batch([orjson.dumps(capture_record("a", None, {"x": [1.0, 2.0]}, [0, 1], 1.0))])
+            )
+        )
     )
 
     joined = with_labels(rows, [1, None], "target")
